@@ -1,0 +1,69 @@
+import type { PreparedAppend } from './validate.js';
+
+/**
+ * What an append must do, decided from the stream's current state by the contract's idempotency rules.
+ *
+ * - `write`: a normal append at `currentVersion + 1 ..`.
+ * - `duplicate`: the batch was already written; return the stored result for `lastVersion` and write nothing.
+ * - `conflict`: `WRONG_EXPECTED_VERSION`.
+ * - `empty`: an empty batch whose expected version holds; write nothing.
+ */
+export type AppendDecision =
+  | { kind: 'write' }
+  | { kind: 'duplicate'; lastVersion: number }
+  | { kind: 'conflict'; reason: string }
+  | { kind: 'empty' };
+
+/** The parts of a stream's state the decision needs. Versions are 1-based. */
+export interface StreamIdLookup {
+  /** The stream's current version (0 when it has no events). */
+  readonly currentVersion: number;
+  /** The id of the event at `version`, or undefined when there is none (or it is outside the window). */
+  idAt(version: number): string | undefined;
+  /** The version of the event with this id among the stream's recent events, or undefined. */
+  versionOf(id: string): number | undefined;
+}
+
+/**
+ * Applies the contract's concurrency and idempotency rules (see `EventStore.append`) to one stream's state.
+ * Adapters that can read the stream's state atomically with the write use it; the others implement the same rules
+ * in their backend (SQL, conditions) and prove it with the conformance suite.
+ */
+export function decideAppend(append: PreparedAppend, stream: StreamIdLookup): AppendDecision {
+  const { events, expectedVersion } = append;
+  const current = stream.currentVersion;
+  if (events.length === 0) {
+    if (expectedVersion === 'any') return { kind: 'empty' };
+    if (expectedVersion === 'stream_exists') {
+      return current > 0 ? { kind: 'empty' } : { kind: 'conflict', reason: 'the stream does not exist' };
+    }
+    return expectedVersion === current ? { kind: 'empty' } : { kind: 'conflict', reason: 'version mismatch' };
+  }
+  if (typeof expectedVersion === 'number') {
+    if (expectedVersion === current) return { kind: 'write' };
+    if (expectedVersion > current)
+      return { kind: 'conflict', reason: 'the stream is behind the expected version' };
+    return matchFrom(events, expectedVersion + 1, stream);
+  }
+  const first = events[0]!;
+  const found = stream.versionOf(first.id);
+  if (found !== undefined) return matchFrom(events, found, stream);
+  if (expectedVersion === 'stream_exists' && current === 0) {
+    return { kind: 'conflict', reason: 'the stream does not exist' };
+  }
+  return { kind: 'write' };
+}
+
+function matchFrom(
+  events: PreparedAppend['events'],
+  startVersion: number,
+  stream: StreamIdLookup,
+): AppendDecision {
+  for (let i = 0; i < events.length; i++) {
+    const stored = stream.idAt(startVersion + i);
+    if (stored !== events[i]!.id) {
+      return { kind: 'conflict', reason: 'the event ids do not match a previous append' };
+    }
+  }
+  return { kind: 'duplicate', lastVersion: startVersion + events.length - 1 };
+}

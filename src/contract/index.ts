@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './idempotency.js';
+export type * from './types.js';
+export * from './validate.js';
