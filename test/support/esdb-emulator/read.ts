@@ -95,7 +95,10 @@ function readStream(
   const name = streamName(so.getStreamIdentifier());
   if (log.stream(name)?.tombstoned) throw streamDeleted(name);
   const events = log.visibleEvents(name);
-  if (events.length === 0) return notFound(call, name);
+  if (events.length === 0) {
+    notFound(call, name);
+    return;
+  }
   const max = count(options);
   let sent = 0;
   if (!backwards(options)) {
