@@ -27,13 +27,16 @@ try {
   // 2. Two clerks decide on the same version; exactly one wins, the other gets WRONG_EXPECTED_VERSION.
   const [a, b] = await Promise.allSettled([
     store.append(order, [{ type: 'OrderPaid', data: { amount: 1999 } }], { expectedVersion: 1 }),
-    store.append(order, [{ type: 'OrderCancelled', data: { reason: 'changed mind' } }], { expectedVersion: 1 }),
+    store.append(order, [{ type: 'OrderCancelled', data: { reason: 'changed mind' } }], {
+      expectedVersion: 1,
+    }),
   ]);
   for (const [who, r] of [
     ['pay', a],
     ['cancel', b],
   ] as const) {
-    if (r.status === 'fulfilled') console.log(`${who}: won, stream at version ${r.value.nextExpectedVersion}`);
+    if (r.status === 'fulfilled')
+      console.log(`${who}: won, stream at version ${r.value.nextExpectedVersion}`);
     else if (isEventStoreError(r.reason, 'WRONG_EXPECTED_VERSION'))
       console.log(`${who}: lost the race (${r.reason.code}), reload and decide again`);
     else throw r.reason;
@@ -43,10 +46,13 @@ try {
   const shipped = [{ type: 'OrderShipped', data: { carrier: 'post' }, id: randomUUID() }];
   const first = await store.append(order, shipped);
   const retry = await store.append(order, shipped);
-  console.log(`shipped at version ${first.nextExpectedVersion}; the retry returned version ${retry.nextExpectedVersion}`);
+  console.log(
+    `shipped at version ${first.nextExpectedVersion}; the retry returned version ${retry.nextExpectedVersion}`,
+  );
 
   // 4. Read the stream back, then tail the global order from the start for this order's events.
-  for await (const e of store.readStream(order)) console.log(`  v${e.version} ${e.type} ${JSON.stringify(e.data)}`);
+  for await (const e of store.readStream(order))
+    console.log(`  v${e.version} ${e.type} ${JSON.stringify(e.data)}`);
   let seen = 0;
   let last = 0n;
   for await (const e of store.readAll({ filter: { streamPrefix: order } })) {

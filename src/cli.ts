@@ -5,7 +5,13 @@
  */
 import { parseArgs } from 'node:util';
 import { describeUrl, openConfiguredEventStore, resolveEventStoreUrl } from './config.js';
-import { type EventStore, type ExpectedVersion, InvalidArgumentError, isEventStoreError, type NewEvent } from './index.js';
+import {
+  type EventStore,
+  type ExpectedVersion,
+  InvalidArgumentError,
+  isEventStoreError,
+  type NewEvent,
+} from './index.js';
 
 const USAGE = `usage: eventstore-kit [--url URL] <command> [options]
 
@@ -27,7 +33,8 @@ function parseJson(text: string, what: string): unknown {
 
 function int(text: string | undefined, what: string): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`${what} must be a non-negative integer`, { argument: what });
+  if (!/^\d+$/.test(text))
+    throw new InvalidArgumentError(`${what} must be a non-negative integer`, { argument: what });
   return Number(text);
 }
 
@@ -47,7 +54,8 @@ async function run(store: EventStore, command: string, args: string[], values: R
     case 'append': {
       want(3);
       const event: NewEvent = { type: args[1]!, data: parseJson(args[2]!, 'data') as NewEvent['data'] };
-      if (typeof values.metadata === 'string') event.metadata = parseJson(values.metadata, '--metadata') as never;
+      if (typeof values.metadata === 'string')
+        event.metadata = parseJson(values.metadata, '--metadata') as never;
       if (typeof values.id === 'string') event.id = values.id;
       const ev = expected(values['expected-version'] as string | undefined);
       print(await store.append(args[0]!, [event], ev === undefined ? {} : { expectedVersion: ev }));
@@ -68,7 +76,8 @@ async function run(store: EventStore, command: string, args: string[], values: R
     case 'read-all': {
       want(0);
       const after = values.after as string | undefined;
-      if (after !== undefined && !/^\d+$/.test(after)) throw new InvalidArgumentError('--after must be a position');
+      if (after !== undefined && !/^\d+$/.test(after))
+        throw new InvalidArgumentError('--after must be a position');
       const max = int(values.max as string | undefined, '--max');
       const types = values.type as string[] | undefined;
       const prefix = values.prefix as string | undefined;
@@ -134,7 +143,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (isEventStoreError(err)) console.error(`error ${err.code}: ${err.message}`);
-    else if (err instanceof TypeError && 'code' in err) console.error(`error INVALID_ARGUMENT: ${err.message}\n${USAGE}`);
+    else if (err instanceof TypeError && 'code' in err)
+      console.error(`error INVALID_ARGUMENT: ${err.message}\n${USAGE}`);
     else console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = isEventStoreError(err, 'INVALID_ARGUMENT') || err instanceof TypeError ? 2 : 1;
   },
