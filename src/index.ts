@@ -11,6 +11,10 @@ type Opener = (url: URL, options: Record<string, unknown>) => Promise<EventStore
  */
 const SCHEMES: Readonly<Record<string, () => Promise<Opener>>> = {
   'memory:': async () => (await import('./adapters/memory/index.js')).openFromUrl,
+  'esdb:': async () => (await import('./adapters/eventstoredb/index.js')).openFromUrl,
+  'esdb+discover:': async () => (await import('./adapters/eventstoredb/index.js')).openFromUrl,
+  'kurrentdb:': async () => (await import('./adapters/eventstoredb/index.js')).openFromUrl,
+  'kurrentdb+discover:': async () => (await import('./adapters/eventstoredb/index.js')).openFromUrl,
 };
 
 /** The URL schemes `createEventStore` knows, e.g. `memory:`. */

@@ -1,3 +1,5 @@
+import { realEsdbBackend, startEsdbEmulatorBackend } from './esdb-server.js';
+
 /**
  * The real backends the rig starts. Each adapter issue adds one entry: a key that test files `inject()`, and a
  * `start` that returns the URL (from the environment, or from a server it started) and how to stop it.
@@ -16,9 +18,15 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Present so the interface is never empty; each backend adds its own key. */
     rigStarted: string;
+    /** The EventStoreDB emulator's URL (always started). */
+    esdbUrl: string;
+    /** EVENTSTORE_TEST_ESDB_URL, a real EventStoreDB/KurrentDB server; '' when not set. */
+    esdbRealUrl: string;
   }
 }
 
 export const backends: Backend[] = [
   { key: 'rigStarted', start: async () => ({ url: new Date().toISOString(), stop: async () => {} }) },
+  { key: 'esdbUrl', start: startEsdbEmulatorBackend },
+  { key: 'esdbRealUrl', start: realEsdbBackend },
 ];

@@ -30,7 +30,7 @@ export interface LogEvent {
   contentType: string;
   data: Uint8Array;
   customMetadata: Uint8Array;
-  /** .NET ticks (100 ns since 0001-01-01) as the server sends them in the `created` metadata entry. */
+  /** 100 ns ticks since the Unix epoch, as the server sends them in the `created` entry (ToTicksSinceEpoch). */
   created: bigint;
   commit: number;
   prepare: number;
@@ -59,10 +59,8 @@ const COMMIT_RECORD_SIZE = 8 + 45;
 /** The log starts with an epoch record at 0, so no event is ever at position 0. */
 const EPOCH_RECORD_SIZE = 8 + 122;
 
-const TICKS_AT_UNIX_EPOCH = 621355968000000000n;
-
 export function nowTicks(): bigint {
-  return TICKS_AT_UNIX_EPOCH + BigInt(Date.now()) * 10_000n;
+  return BigInt(Date.now()) * 10_000n;
 }
 
 function utf8(s: string): number {

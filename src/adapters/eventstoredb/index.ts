@@ -1,0 +1,85 @@
+import { EventStoreDBClient } from '@eventstore/db-client';
+import { InvalidArgumentError } from '../../contract/index.js';
+import { assertKnownOptions } from '../../url-options.js';
+import { EventStoreDBEventStore, type EventStoreDBEventStoreOptions } from './eventstoredb-event-store.js';
+
+export {
+  DEFAULT_IDEMPOTENCY_WINDOW,
+  DEFAULT_MAX_APPEND_BYTES,
+  EventStoreDBEventStore,
+  type EventStoreDBEventStoreOptions,
+} from './eventstoredb-event-store.js';
+export { mapError } from './map-error.js';
+export { decodePosition, encodePosition, type LogPosition, OFFSET_BITS } from './position.js';
+
+/**
+ * A store over a client you built and own: `close()` leaves it open.
+ *
+ * @example
+ * const client = EventStoreDBClient.connectionString`esdb://localhost:2113?tls=false`;
+ * const store = createEventStoreDBEventStore(client);
+ */
+export function createEventStoreDBEventStore(
+  client: EventStoreDBClient,
+  options: EventStoreDBEventStoreOptions = {},
+): EventStoreDBEventStore {
+  if (!(client instanceof EventStoreDBClient)) {
+    throw new InvalidArgumentError('client must be an EventStoreDBClient', { argument: 'client' });
+  }
+  return new EventStoreDBEventStore(client, validateOptions(options as Record<string, unknown>));
+}
+
+/** URL scheme → the client's connection-string scheme. `kurrentdb` is the server's new name. */
+const CLIENT_SCHEMES: Readonly<Record<string, string>> = {
+  'esdb:': 'esdb',
+  'esdb+discover:': 'esdb+discover',
+  'kurrentdb:': 'esdb',
+  'kurrentdb+discover:': 'esdb+discover',
+};
+
+function validateOptions(options: Record<string, unknown>): EventStoreDBEventStoreOptions {
+  const out: EventStoreDBEventStoreOptions = {};
+  for (const key of ['maxAppendBytes', 'idempotencyWindow'] as const) {
+    const v = options[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+      throw new InvalidArgumentError(`options.${key} must be a positive integer`, {
+        argument: `options.${key}`,
+      });
+    }
+    out[key] = v;
+  }
+  return out;
+}
+
+/**
+ * `esdb://host:2113?tls=false`, `esdb+discover://…`, `kurrentdb://…`, `kurrentdb+discover://…`: the URL is the
+ * client's connection string (its query parameters are the client's settings), with `kurrentdb` read as `esdb`.
+ * The store owns the client it builds and disposes of it in `close()`. Options: `maxAppendBytes` (the server's
+ * MaxAppendSize, when configured away from 1 MiB), `idempotencyWindow`. Nothing is created on first use, so
+ * `autoCreate` has no effect.
+ */
+export async function openFromUrl(
+  url: URL,
+  options: Record<string, unknown>,
+): Promise<EventStoreDBEventStore> {
+  assertKnownOptions(options, ['autoCreate', 'maxAppendBytes', 'idempotencyWindow']);
+  const opts = validateOptions(options);
+  const scheme = CLIENT_SCHEMES[url.protocol.toLowerCase()];
+  if (scheme === undefined || url.host === '') {
+    throw new InvalidArgumentError(`${url.protocol} URL needs a host, e.g. esdb://localhost:2113?tls=false`, {
+      argument: 'url',
+    });
+  }
+  let client: EventStoreDBClient;
+  try {
+    client = EventStoreDBClient.connectionString(`${scheme}:${url.href.slice(url.protocol.length)}`);
+  } catch (err) {
+    // The client's message may quote the connection string (and so a password): name the failure only.
+    const kind = err instanceof Error ? err.name : 'error';
+    throw new InvalidArgumentError(`Invalid ${url.protocol} connection string (${kind})`, {
+      argument: 'url',
+    });
+  }
+  return new EventStoreDBEventStore(client, opts, true);
+}

@@ -1,0 +1,185 @@
+import {
+  type AllStreamResolvedEvent,
+  type AllStreamSubscription,
+  type EventStoreDBClient,
+  eventTypeFilter,
+  FORWARDS,
+  START,
+  streamNameFilter,
+} from '@eventstore/db-client';
+import type { PreparedReadAll } from '../../contract/index.js';
+import { decodePosition, encodePosition, type LogPosition } from './position.js';
+
+/** A $all event with its encoded position. */
+export interface PositionedEvent {
+  resolved: AllStreamResolvedEvent;
+  position: bigint;
+}
+
+/** System streams and system event types start with `$` (SystemStreams, SystemEventTypes). */
+export function isSystemEvent(streamId: string, type: string): boolean {
+  return streamId.startsWith('$') || type.startsWith('$');
+}
+
+/** Escapes the regex syntax characters (the same set in .NET and JavaScript), so a type matches literally. */
+function escapeRegex(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+}
+
+/** Where to start reading: the pair `after` decodes to, with a negative prepare moved to 0 (the same events). */
+function startOf(after: bigint): LogPosition {
+  const p = decodePosition(after);
+  return { commit: p.commit, prepare: p.prepare < 0n ? 0n : p.prepare };
+}
+
+function positioned(resolved: AllStreamResolvedEvent): PositionedEvent {
+  const pos = resolved.event?.position;
+  if (!pos) throw new Error('EventStoreDB returned a $all event without a position');
+  return { resolved, position: encodePosition(pos) };
+}
+
+/** Plain $all read forwards from `from` (inclusive on the server), unfiltered. Cancels the call when left early. */
+async function* plainRead(
+  client: EventStoreDBClient,
+  from: LogPosition | typeof START,
+  maxCount?: number,
+): AsyncGenerator<PositionedEvent> {
+  const stream = client.readAll({
+    fromPosition: from,
+    direction: FORWARDS,
+    ...(maxCount === undefined ? {} : { maxCount }),
+  });
+  let done = false;
+  try {
+    for await (const resolved of stream.iterator({ destroyOnReturn: false })) yield positioned(resolved);
+    done = true;
+  } finally {
+    if (!done) await abandon(stream);
+  }
+}
+
+/**
+ * Ends a read the caller left early: cancels the call and lets what is still buffered flow away. Destroying the
+ * client's stream instead would unpipe the gRPC call from it, and a call that already received everything would
+ * then never finish, which makes the client's dispose() wait forever.
+ */
+export async function abandon(stream: { resume(): unknown; cancel(): Promise<void> }): Promise<void> {
+  stream.resume();
+  await stream.cancel();
+}
+
+/**
+ * Drains a catch-up subscription up to the moment the server says it has caught up (ReadResp.CaughtUp: every
+ * event that existed has been sent), then unsubscribes. The client emits 'caughtUp' while it transforms that
+ * message, after it pushed every earlier event into the stream's buffer, so the events still to take are exactly
+ * those taken so far plus what is buffered at that moment.
+ */
+async function* untilCaughtUp(sub: AllStreamSubscription): AsyncGenerator<PositionedEvent> {
+  let received = 0;
+  let target: number | undefined;
+  let failure: { error: unknown } | undefined;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  sub.on('caughtUp', () => {
+    target ??= received + sub.readableLength;
+    notify();
+  });
+  sub.on('readable', notify);
+  sub.on('error', (error: unknown) => {
+    failure ??= { error };
+    notify();
+  });
+  sub.on('end', () => {
+    ended = true;
+    notify();
+  });
+  try {
+    for (;;) {
+      if (target !== undefined && received >= target) return;
+      const item = sub.read() as AllStreamResolvedEvent | null;
+      if (item !== null) {
+        received++;
+        yield positioned(item);
+        continue;
+      }
+      if (failure) throw failure.error;
+      if (ended) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+  } finally {
+    sub.resume();
+    await sub.unsubscribe();
+  }
+}
+
+/** A filtered read pushed to the server: a filtered catch-up subscription to $all, from START or after `from`. */
+function filteredRead(
+  client: EventStoreDBClient,
+  q: PreparedReadAll,
+  from: LogPosition | typeof START,
+): AsyncGenerator<PositionedEvent> {
+  const filter =
+    q.streamPrefix !== undefined
+      ? streamNameFilter({ prefixes: [q.streamPrefix] })
+      : eventTypeFilter({ regex: `^(?:${(q.eventTypes ?? []).map(escapeRegex).join('|')})$` });
+  return untilCaughtUp(client.subscribeToAll({ fromPosition: from, filter }));
+}
+
+/**
+ * Every non-system event after `q.after` that passes the filter, in $all order. Positions the server did not hand
+ * out (a number between two events, or past the end) are handled without relying on the server accepting them:
+ *
+ * - unfiltered: a plain read from the decoded pair (inclusive), skipping what is ≤ `after`;
+ * - filtered: a subscription, which starts *after* the event at its position. So when `after` is not 0 a one-event
+ *   probe first reads what is at-or-after it: nothing → done; exactly `after` → subscribe from it; a later event →
+ *   that event, then subscribe from it.
+ * - if the server rejects the start position (it is inside a record), a full scan from the start, filtered here.
+ */
+export async function* readAllEvents(
+  client: EventStoreDBClient,
+  q: PreparedReadAll,
+): AsyncGenerator<PositionedEvent> {
+  const types = q.eventTypes ? new Set(q.eventTypes) : undefined;
+  const keep = (e: PositionedEvent) => {
+    const ev = e.resolved.event!;
+    return (
+      e.position > q.after &&
+      !isSystemEvent(ev.streamId, ev.type) &&
+      (q.streamPrefix === undefined || ev.streamId.startsWith(q.streamPrefix)) &&
+      (types === undefined || types.has(ev.type))
+    );
+  };
+  const filtered = q.streamPrefix !== undefined || types !== undefined;
+  let started = false;
+  try {
+    if (!filtered) {
+      for await (const e of plainRead(client, q.after === 0n ? START : startOf(q.after))) {
+        started = true;
+        if (keep(e)) yield e;
+      }
+      return;
+    }
+    let from: LogPosition | typeof START = START;
+    if (q.after > 0n) {
+      let probe: PositionedEvent | undefined;
+      for await (const e of plainRead(client, startOf(q.after), 1)) probe = e;
+      started = true;
+      if (!probe) return;
+      if (keep(probe)) yield probe;
+      from = probe.resolved.event!.position!;
+    }
+    started = true;
+    for await (const e of filteredRead(client, q, from)) if (keep(e)) yield e;
+  } catch (err) {
+    if (started || q.after === 0n) throw err;
+    // The server refused to start at `after` (not the start of a record): scan from the beginning instead.
+    for await (const e of plainRead(client, START)) if (keep(e)) yield e;
+  }
+}
