@@ -1,4 +1,4 @@
-import { ErrorType } from '@eventstore/db-client';
+import { convertToCommandError, ErrorType } from '@eventstore/db-client';
 import {
   AppendTooLargeError,
   ErrorCodes,
@@ -43,7 +43,9 @@ export function versionOf(revision: unknown): number | undefined {
  */
 export function mapError(err: unknown, ctx: ErrorContext = {}): EventStoreError {
   if (isEventStoreError(err)) return err;
-  const e = (typeof err === 'object' && err !== null ? err : {}) as ClientError;
+  // Some calls (e.g. the client's server-features probe) reject with a raw gRPC ServiceError: type it first.
+  const converted = typeof err === 'object' && err !== null ? convertToCommandError(err as Error) : err;
+  const e = (typeof converted === 'object' && converted !== null ? converted : {}) as ClientError;
   const stream = ctx.streamId;
   const where = stream === undefined ? '' : ` (stream '${stream}')`;
   const base = { cause: err, streamId: stream };

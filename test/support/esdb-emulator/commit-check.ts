@@ -48,7 +48,7 @@ export function checkCommit(
     let last: bigint | undefined;
     for (const id of eventIds) {
       const hit = log.idCache.get(id);
-      if (!hit || hit.streamId !== streamId || hit.revision > current) {
+      if (!hit || hit.streamId !== streamId) {
         return first === undefined ? { kind: 'ok', current } : wrong;
       }
       first ??= hit.revision;
