@@ -31,6 +31,7 @@ import {
   validateStreamId,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
+import { toRecorded } from './convert.js';
 import { mapError, versionOf } from './map-error.js';
 import { encodePosition } from './position.js';
 import { abandon, readAllEvents } from './read-all.js';
@@ -59,28 +60,6 @@ function toExpectedRevision(expected: PreparedAppend['expectedVersion']): Append
   if (expected === 'any') return ANY;
   if (expected === 'stream_exists') return STREAM_EXISTS;
   return expected === 0 ? NO_STREAM : BigInt(expected - 1);
-}
-
-function isPlainJsonObject(value: unknown): value is JsonObject {
-  return (
-    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
-  );
-}
-
-/** Converts a client event. Non-JSON data written by other tools comes back as its UTF-8 text. */
-export function toRecorded(resolved: ResolvedEvent, position?: bigint): RecordedEvent {
-  const e = resolved.event!;
-  const data = e.data instanceof Uint8Array ? Buffer.from(e.data).toString('utf8') : e.data;
-  return {
-    id: e.id,
-    streamId: e.streamId,
-    type: e.type,
-    data: data as JsonValue,
-    metadata: isPlainJsonObject(e.metadata) ? e.metadata : {},
-    version: Number(e.revision) + 1,
-    position: position ?? encodePosition(e.position!),
-    createdAt: e.created,
-  };
 }
 
 /**
@@ -239,12 +218,10 @@ export class EventStoreDBEventStore implements EventStore {
     this.#assertOpen();
     const q = prepareReadAll(options);
     if (q.maxCount === 0) return;
-    let yielded = 0;
     try {
       for await (const e of readAllEvents(this.#client, q)) {
         this.#assertOpen();
-        yield toRecorded(e.resolved, e.position);
-        if (++yielded >= q.maxCount) return;
+        yield e;
       }
     } catch (err) {
       throw mapError(err);

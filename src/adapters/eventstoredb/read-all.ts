@@ -7,7 +7,8 @@ import {
   START,
   streamNameFilter,
 } from '@eventstore/db-client';
-import type { PreparedReadAll } from '../../contract/index.js';
+import type { PreparedReadAll, RecordedEvent } from '../../contract/index.js';
+import { toRecorded } from './convert.js';
 import { decodePosition, encodePosition, type LogPosition } from './position.js';
 
 /** A $all event with its encoded position. */
@@ -133,24 +134,29 @@ function filteredRead(
 }
 
 /**
- * Every non-system event after `q.after` that passes the filter, in $all order. Positions the server did not hand
- * out (a number between two events, or past the end) are handled without relying on the server accepting them:
+ * Every non-system event after `q.after` that passes the filter, in $all order, at most `q.maxCount` of them.
+ * Positions the server did not hand out (a number between two events, or past the end) are handled without relying
+ * on the server accepting them:
  *
- * - unfiltered: a plain read from the decoded pair (inclusive), skipping what is ≤ `after`;
+ * - unfiltered: plain reads from the decoded pair (inclusive), skipping what is ≤ `after`. With a maxCount, each read
+ *   asks the server for what is still wanted (+1 for the event at `after`) and reads again from the last event seen
+ *   when system events made the page short;
  * - filtered: a subscription, which starts *after* the event at its position. So when `after` is not 0 a one-event
  *   probe first reads what is at-or-after it: nothing → done; exactly `after` → subscribe from it; a later event →
- *   that event, then subscribe from it.
+ *   that event, then subscribe from it;
  * - if the server rejects the start position (it is inside a record), a full scan from the start, filtered here.
  */
 export async function* readAllEvents(
   client: EventStoreDBClient,
   q: PreparedReadAll,
-): AsyncGenerator<PositionedEvent> {
+): AsyncGenerator<RecordedEvent> {
   const types = q.eventTypes ? new Set(q.eventTypes) : undefined;
+  let after = q.after;
+  let yielded = 0;
   const keep = (e: PositionedEvent) => {
     const ev = e.resolved.event!;
     return (
-      e.position > q.after &&
+      e.position > after &&
       !isSystemEvent(ev.streamId, ev.type) &&
       (q.streamPrefix === undefined || ev.streamId.startsWith(q.streamPrefix)) &&
       (types === undefined || types.has(ev.type))
@@ -160,26 +166,45 @@ export async function* readAllEvents(
   let started = false;
   try {
     if (!filtered) {
-      for await (const e of plainRead(client, q.after === 0n ? START : startOf(q.after))) {
-        started = true;
-        if (keep(e)) yield e;
+      for (;;) {
+        const want = Number.isFinite(q.maxCount) ? q.maxCount - yielded + 1 : undefined;
+        let received = 0;
+        for await (const e of plainRead(client, after === 0n ? START : startOf(after), want)) {
+          started = true;
+          received++;
+          if (!keep(e)) continue;
+          after = e.position;
+          yield toRecorded(e.resolved, e.position);
+          if (++yielded >= q.maxCount) return;
+        }
+        if (want === undefined || received < want) return;
       }
-      return;
     }
     let from: LogPosition | typeof START = START;
-    if (q.after > 0n) {
+    if (after > 0n) {
       let probe: PositionedEvent | undefined;
-      for await (const e of plainRead(client, startOf(q.after), 1)) probe = e;
+      for await (const e of plainRead(client, startOf(after), 1)) probe = e;
       started = true;
       if (!probe) return;
-      if (keep(probe)) yield probe;
+      if (keep(probe)) {
+        yield toRecorded(probe.resolved, probe.position);
+        if (++yielded >= q.maxCount) return;
+      }
       from = probe.resolved.event!.position!;
     }
     started = true;
-    for await (const e of filteredRead(client, q, from)) if (keep(e)) yield e;
+    for await (const e of filteredRead(client, q, from)) {
+      if (!keep(e)) continue;
+      yield toRecorded(e.resolved, e.position);
+      if (++yielded >= q.maxCount) return;
+    }
   } catch (err) {
     if (started || q.after === 0n) throw err;
     // The server refused to start at `after` (not the start of a record): scan from the beginning instead.
-    for await (const e of plainRead(client, START)) if (keep(e)) yield e;
+    for await (const e of plainRead(client, START)) {
+      if (!keep(e)) continue;
+      yield toRecorded(e.resolved, e.position);
+      if (++yielded >= q.maxCount) return;
+    }
   }
 }

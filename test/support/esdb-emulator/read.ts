@@ -42,7 +42,10 @@ export function handleRead(log: TransactionLog, call: ReadCall): void {
       else readStream(log, call, options, send);
     } else if (options.hasAll()) {
       if (options.hasSubscription()) subscribeAll(log, call, options, filter, send);
-      else readAll(log, call, options, filter, send);
+      else
+        readAll(log, call, options, filter, structured).catch((err: unknown) => {
+          if (!call.cancelled) call.emit('error', err);
+        });
     } else {
       throw rpcError(status.INVALID_ARGUMENT, 'stream or all is required');
     }
@@ -67,7 +70,7 @@ function makeFilter(options: Options): ((e: LogEvent) => boolean) | undefined {
   if (!expr) return undefined;
   // The server compiles the regex with .NET's Regex; the syntax the clients send (anchors, classes, escapes,
   // alternation) means the same in JavaScript.
-  const regex = expr.getRegex() ? new RegExp(expr.getRegex(), 'u') : undefined;
+  const regex = expr.getRegex() ? new RegExp(expr.getRegex()) : undefined;
   const prefixes = expr.getPrefixList();
   return (e) => {
     const subject = onStream ? e.streamId : e.type;
@@ -136,33 +139,32 @@ function assertValidPosition(log: TransactionLog, commit: number): void {
   }
 }
 
-function readAll(
+/** Waits while the call's buffer is full (the server streams reads with flow control too). */
+async function pace(call: ReadCall, resp: ReadResp): Promise<boolean> {
+  if (call.cancelled || call.destroyed) return false;
+  if (!call.write(resp)) await new Promise((resolve) => call.once('drain', resolve));
+  return !(call.cancelled || call.destroyed);
+}
+
+async function readAll(
   log: TransactionLog,
   call: ReadCall,
   options: Options,
   filter: ((e: LogEvent) => boolean) | undefined,
-  send: (e: LogEvent) => void,
-): void {
+  structured: boolean,
+): Promise<void> {
   const all = options.getAll()!;
   const { commit, prepare } = positionOf(log, all);
   const max = count(options);
-  let sent = 0;
-  if (!backwards(options)) {
-    assertValidPosition(log, commit);
-    for (let i = log.indexFrom(commit, prepare); i < log.all.length && sent < max; i++) {
-      const e = log.all[i]!;
-      if (filter && !filter(e)) continue;
-      send(e);
-      sent++;
-    }
-  } else {
-    if (commit < log.end) assertValidPosition(log, commit);
-    for (let i = log.indexFrom(commit, prepare) - 1; i >= 0 && sent < max; i--) {
-      const e = log.all[i]!;
-      if (filter && !filter(e)) continue;
-      send(e);
-      sent++;
-    }
+  const forwards = !backwards(options);
+  if (forwards || commit < log.end) assertValidPosition(log, commit);
+  const step = forwards ? 1 : -1;
+  let i = forwards ? log.indexFrom(commit, prepare) : log.indexFrom(commit, prepare) - 1;
+  for (let sent = 0; i >= 0 && i < log.all.length && sent < max; i += step) {
+    const e = log.all[i]!;
+    if (filter && !filter(e)) continue;
+    if (!(await pace(call, eventResponse(e, structured)))) return;
+    sent++;
   }
   call.end();
 }
