@@ -8,7 +8,6 @@ import {
   type EventStoreDBClient,
   FORWARDS,
   NO_STREAM,
-  type ResolvedEvent,
   STREAM_EXISTS,
   StreamNotFoundError,
 } from '@eventstore/db-client';
@@ -17,8 +16,6 @@ import {
   type AppendResult,
   type Capabilities,
   type EventStore,
-  type JsonObject,
-  type JsonValue,
   type NewEvent,
   type PreparedAppend,
   prepareAppend,
