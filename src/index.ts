@@ -11,6 +11,9 @@ type Opener = (url: URL, options: Record<string, unknown>) => Promise<EventStore
  */
 const SCHEMES: Readonly<Record<string, () => Promise<Opener>>> = {
   'memory:': async () => (await import('./adapters/memory/index.js')).openFromUrl,
+  'pglite:': async () => (await import('./adapters/postgres/index.js')).openFromUrl,
+  'postgres:': async () => (await import('./adapters/postgres/index.js')).openFromUrl,
+  'postgresql:': async () => (await import('./adapters/postgres/index.js')).openFromUrl,
 };
 
 /** The URL schemes `createEventStore` knows, e.g. `memory:`. */
