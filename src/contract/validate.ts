@@ -6,7 +6,6 @@ import type {
   ExpectedVersion,
   JsonObject,
   JsonValue,
-  NewEvent,
   ReadAllOptions,
   ReadDirection,
   ReadStreamOptions,

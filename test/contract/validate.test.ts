@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  type Capabilities,
+  decideAppend,
+  prepareAppend,
+  prepareReadAll,
+  prepareReadStream,
+  validateStreamId,
+} from '../../src/index.js';
+
+const unbounded: Capabilities = {
+  maxEventsPerAppend: Number.POSITIVE_INFINITY,
+  maxEventBytes: 1024,
+  maxAppendBytes: Number.POSITIVE_INFINITY,
+  idempotencyWindow: 'stream',
+};
+
+describe('validation', () => {
+  it('prepares events once: lower-case id, JSON text, UTF-8 size', () => {
+    const id = randomUUID().toUpperCase();
+    const p = prepareAppend('s', [{ type: 'Tÿpe', data: { a: 'é' }, id }], undefined, unbounded);
+    const e = p.events[0]!;
+    expect(e.id).toBe(id.toLowerCase());
+    expect(e.dataJson).toBe('{"a":"é"}');
+    expect(e.metadataJson).toBe('{}');
+    expect(e.bytes).toBe(Buffer.byteLength('Tÿpe') + Buffer.byteLength('{"a":"é"}') + 2);
+    expect(p.expectedVersion).toBe('any');
+    expect(p.bytes).toBe(e.bytes);
+  });
+
+  it("normalises 'no_stream' to 0 and keeps what the caller asked for", () => {
+    const p = prepareAppend('s', [], { expectedVersion: 'no_stream' }, unbounded);
+    expect(p.expectedVersion).toBe(0);
+    expect(p.requestedExpectedVersion).toBe('no_stream');
+  });
+
+  it('accepts null-prototype objects and the largest safe integers', () => {
+    const data = Object.assign(Object.create(null) as object, { n: Number.MAX_SAFE_INTEGER });
+    expect(() => prepareAppend('s', [{ type: 'A', data }], undefined, unbounded)).not.toThrow();
+  });
+
+  it('names the offending field in the error', () => {
+    expect(() =>
+      prepareAppend('s', [{ type: 'A', data: { a: [1, undefined] } }], undefined, unbounded),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'events[0].data.a[1]' }));
+  });
+
+  it('accepts a stream id of exactly 255 characters and rejects lone surrogates', () => {
+    expect(validateStreamId('x'.repeat(255))).toHaveLength(255);
+    expect(() => validateStreamId('a\ud800')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  it('normalises read options', () => {
+    expect(prepareReadStream('s', undefined)).toEqual({
+      streamId: 's',
+      direction: 'forwards',
+      fromVersion: undefined,
+      maxCount: Number.POSITIVE_INFINITY,
+    });
+    expect(prepareReadAll({ after: 5n, filter: { eventTypes: ['A', 'A'], streamPrefix: '' } })).toEqual({
+      after: 5n,
+      maxCount: Number.POSITIVE_INFINITY,
+      eventTypes: ['A'],
+      streamPrefix: undefined,
+    });
+  });
+
+  it('decides by the idempotency rules', () => {
+    const ids: string[] = [randomUUID(), randomUUID(), randomUUID()];
+    const stream = {
+      currentVersion: 3,
+      idAt: (v: number) => ids[v - 1],
+      versionOf: (id: string) => {
+        const k = ids.indexOf(id);
+        return k < 0 ? undefined : k + 1;
+      },
+    };
+    const batch = (list: string[], expectedVersion?: number | 'any' | 'stream_exists' | 'no_stream') =>
+      prepareAppend(
+        's',
+        list.map((id) => ({ type: 'A', data: 1, id })),
+        { expectedVersion },
+        unbounded,
+      );
+    expect(decideAppend(batch(ids, 'no_stream'), stream)).toEqual({ kind: 'duplicate', lastVersion: 3 });
+    expect(decideAppend(batch([ids[1]!], 1), stream)).toEqual({ kind: 'duplicate', lastVersion: 2 });
+    expect(decideAppend(batch([ids[0]!], 3), stream)).toEqual({ kind: 'write' });
+    expect(decideAppend(batch([ids[1]!, ids[2]!], 'any'), stream)).toEqual({
+      kind: 'duplicate',
+      lastVersion: 3,
+    });
+    expect(decideAppend(batch([ids[1]!, randomUUID()], 'any'), stream).kind).toBe('conflict');
+    expect(decideAppend(batch([randomUUID()], 5), stream).kind).toBe('conflict');
+    expect(decideAppend(batch([], 3), stream)).toEqual({ kind: 'empty' });
+    expect(decideAppend(batch([], 2), stream).kind).toBe('conflict');
+  });
+});
