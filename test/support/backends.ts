@@ -1,3 +1,5 @@
+import { startPostgres } from './postgres-server.js';
+
 /**
  * The real backends the rig starts. Each adapter issue adds one entry: a key that test files `inject()`, and a
  * `start` that returns the URL (from the environment, or from a server it started) and how to stop it.
@@ -16,9 +18,13 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Present so the interface is never empty; each backend adds its own key. */
     rigStarted: string;
+    /** A PostgreSQL server URL (no schema): EVENTSTORE_TEST_POSTGRES_URL, or an embedded server the rig started. */
+    postgresUrl: string;
   }
 }
 
 export const backends: Backend[] = [
   { key: 'rigStarted', start: async () => ({ url: new Date().toISOString(), stop: async () => {} }) },
+  // Durability is off for speed: the tests check behaviour, not crash safety.
+  { key: 'postgresUrl', start: () => startPostgres({ settings: { fsync: 'off', max_connections: '300' } }) },
 ];

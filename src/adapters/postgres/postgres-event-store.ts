@@ -33,7 +33,7 @@ export interface PostgresEventStoreOptions {
 export const POSTGRES_CAPABILITIES: Capabilities = Object.freeze({
   maxEventsPerAppend: 100_000,
   maxEventBytes: 32 * 1024 * 1024,
-  maxAppendBytes: 128 * 1024 * 1024,
+  maxAppendBytes: 64 * 1024 * 1024,
   idempotencyWindow: 'stream' as const,
 });
 
