@@ -18,7 +18,8 @@ import {
 } from '../../contract/index.js';
 import type { SqlDriver } from './driver.js';
 import { type ErrorContext, mapError } from './map-error.js';
-import { ORDINAL_BITS, quoteIdent } from './schema.js';
+import { ORDINAL_BITS } from './positions.js';
+import { quoteIdent } from './schema.js';
 
 export interface PostgresEventStoreOptions {
   /** The schema that holds the tables. Defaults to `eventstore`. */

@@ -49,10 +49,15 @@ it('pg_terminate_backend in the middle of an append leaves nothing written, and 
   await store.append(id, batch(1));
   const events = batch(100);
 
-  // Hold the stream's row so the append blocks after inserting its events, before updating the stream.
+  // An uncommitted row at version 50 makes the append wait inside its INSERT: by then it has moved the stream
+  // row on and inserted versions 2..49, all uncommitted, when its connection is killed.
   const blocker = await pool.connect();
   await blocker.query('BEGIN');
-  await blocker.query(`SELECT 1 FROM "${schema}".streams WHERE stream_id = $1 FOR UPDATE`, [id]);
+  await blocker.query(
+    `INSERT INTO "${schema}".events (global_position, stream_id, version, id, stream_type, event_type, event_data, metadata)
+     VALUES (1, $1, 50, $2, 'terminated', 'Blocker', '{}', '{}')`,
+    [id, randomUUID()],
+  );
   const append = store.append(id, events, { expectedVersion: 1 });
   const outcome = append.then(
     () => 'resolved',
@@ -70,12 +75,14 @@ it('pg_terminate_backend in the middle of an append leaves nothing written, and 
       if (pid === undefined) await new Promise((r) => setTimeout(r, 25));
     }
     expect(pid).toBeDefined();
-    // The blocked transaction has inserted its 100 events: they are there, uncommitted, when it is killed.
+    // It waits for the blocker's transaction, holding write locks on both tables.
     const { rows: locks } = await pool.query(
-      `SELECT count(*)::int AS n FROM pg_locks WHERE pid = $1 AND mode = 'RowExclusiveLock' AND granted`,
+      `SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+        WHERE l.pid = $1 AND l.mode = 'RowExclusiveLock' AND l.granted AND c.relname IN ('events', 'streams')
+        ORDER BY 1`,
       [pid],
     );
-    expect(locks[0].n).toBeGreaterThan(0);
+    expect(locks.map((r) => r.relname)).toEqual(['events', 'streams']);
     await pool.query('SELECT pg_terminate_backend($1)', [pid]);
     const err = await outcome;
     expect(err).toMatchObject({ code: 'UNAVAILABLE', streamId: id });
