@@ -95,6 +95,11 @@ async function main(): Promise<void> {
     const kit = await kitContender(url);
     const contenders = [kit, await rawContender(url), await emmettContender(url)];
     const results: Record<string, Record<string, number[]>> = {};
+    const record = (workload: string, contender: string, value: number): void => {
+      const byContender = results[workload] ?? {};
+      results[workload] = byContender;
+      byContender[contender] = [...(byContender[contender] ?? []), value];
+    };
     console.log(
       `PostgreSQL: ${settings.version}; fsync=${settings.fsync}, synchronous_commit=${settings.synchronous_commit}`,
     );
@@ -105,7 +110,7 @@ async function main(): Promise<void> {
       for (const w of WORKLOADS) {
         for (const c of rotate(contenders, r)) {
           const value = await measureAppends(c, w, SECONDS);
-          ((results[w.key] ??= {})[c.name] ??= []).push(value);
+          record(w.key, c.name, value);
         }
       }
       process.stdout.write(`round ${r + 1}/${ROUNDS} (appends) done\n`);
@@ -122,8 +127,7 @@ async function main(): Promise<void> {
     }
     for (const c of contenders) await measureReadAll(c); // warm-up
     for (let r = 0; r < ROUNDS; r++) {
-      for (const c of rotate(contenders, r))
-        ((results.readAll ??= {})[c.name] ??= []).push(await measureReadAll(c));
+      for (const c of rotate(contenders, r)) record('readAll', c.name, await measureReadAll(c));
     }
     const memory = await memoryWhileIterating(url);
     for (const c of contenders) await c.close();
