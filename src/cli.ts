@@ -4,7 +4,7 @@
  * --url, else EVENT_STORE_URL, else the embedded default. Errors print their code, never the URL.
  */
 import { parseArgs } from 'node:util';
-import { describeUrl, openConfiguredEventStore, resolveEventStoreUrl } from './config.js';
+import { CLI_DEFAULT_URL, describeUrl, openConfiguredEventStore, resolveEventStoreUrl } from './config.js';
 import {
   type EventStore,
   type ExpectedVersion,
@@ -21,7 +21,7 @@ commands:
   read-all [--after POSITION] [--max N] [--type T]... [--prefix P]
   version <stream>
 
-The store is --url, else EVENT_STORE_URL, else the embedded default. Output is one JSON object per line.`;
+The store is --url, else EVENT_STORE_URL, else ${CLI_DEFAULT_URL} (embedded PostgreSQL, persisted). Output is one JSON object per line.`;
 
 function parseJson(text: string, what: string): unknown {
   try {
@@ -126,7 +126,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command === undefined && !values.help ? 2 : 0;
   }
-  const url = resolveEventStoreUrl(values.url);
+  const url = resolveEventStoreUrl(values.url, CLI_DEFAULT_URL);
   const store = await openConfiguredEventStore(url);
   try {
     await run(store, command, args, values);

@@ -1,7 +1,13 @@
 import { createEventStore, type EventStore } from './index.js';
 
-/** The embedded default when neither a URL nor EVENT_STORE_URL is given. */
-export const EMBEDDED_DEFAULT_URL = 'memory:';
+/**
+ * The embedded default when neither a URL nor EVENT_STORE_URL is given: PostgreSQL's SQL in process (PGlite), so
+ * the demo runs the same code path as a real server, with nothing to install.
+ */
+export const EMBEDDED_DEFAULT_URL = 'pglite:memory';
+
+/** The CLI's embedded default: a PGlite persisted in the working directory, so successive commands see the data. */
+export const CLI_DEFAULT_URL = 'pglite:./.eventstore-kit';
 
 /** The URL to use: the one given, else `EVENT_STORE_URL`, else `fallback`. */
 export function resolveEventStoreUrl(url?: string, fallback = EMBEDDED_DEFAULT_URL): string {

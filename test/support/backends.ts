@@ -1,4 +1,5 @@
 import { realEsdbBackend, startEsdbEmulatorBackend } from './esdb-server.js';
+import { startPostgres } from './postgres-server.js';
 
 /**
  * The real backends the rig starts. Each adapter issue adds one entry: a key that test files `inject()`, and a
@@ -22,6 +23,8 @@ declare module 'vitest' {
     esdbUrl: string;
     /** EVENTSTORE_TEST_ESDB_URL, a real EventStoreDB/KurrentDB server; '' when not set. */
     esdbRealUrl: string;
+    /** A PostgreSQL server URL (no schema): EVENTSTORE_TEST_POSTGRES_URL, or an embedded server the rig started. */
+    postgresUrl: string;
   }
 }
 
@@ -29,4 +32,6 @@ export const backends: Backend[] = [
   { key: 'rigStarted', start: async () => ({ url: new Date().toISOString(), stop: async () => {} }) },
   { key: 'esdbUrl', start: startEsdbEmulatorBackend },
   { key: 'esdbRealUrl', start: realEsdbBackend },
+  // Durability is off for speed: the tests check behaviour, not crash safety.
+  { key: 'postgresUrl', start: () => startPostgres({ settings: { fsync: 'off', max_connections: '300' } }) },
 ];

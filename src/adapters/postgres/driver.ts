@@ -1,0 +1,104 @@
+import type { PGliteInterface } from '@electric-sql/pglite';
+import type { Pool } from 'pg';
+
+/** Runs one statement and returns its rows. Values always travel as parameters, never inside `text`. */
+export interface SqlExecutor {
+  /**
+   * `name` marks a statement the store runs often: drivers that support it prepare it once per connection.
+   * It must be unique per `text`.
+   */
+  query<R>(text: string, params?: readonly unknown[], name?: string): Promise<R[]>;
+}
+
+/** A transaction's connection: statements, plus scripts of several statements without parameters. */
+export interface SqlTransaction extends SqlExecutor {
+  exec(script: string): Promise<void>;
+}
+
+/**
+ * The little the store needs from a database driver, so that the same SQL runs on node-postgres and on PGlite
+ * (the same idea as Kysely's `Driver`). Only type imports reach the drivers here: each factory loads its own.
+ */
+export interface SqlDriver extends SqlExecutor {
+  /** Runs `fn` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T>;
+  /** Releases the connection(s) when the store owns them; a no-op for a client the caller passed in. */
+  close(): Promise<void>;
+}
+
+/** node-postgres: every `query` is one round trip on a pooled connection, in its own implicit transaction. */
+export class PgPoolDriver implements SqlDriver {
+  readonly #pool: Pool;
+  readonly #owned: boolean;
+
+  constructor(pool: Pool, owned: boolean) {
+    this.#pool = pool;
+    this.#owned = owned;
+  }
+
+  async query<R>(text: string, params: readonly unknown[] = [], name?: string): Promise<R[]> {
+    const values = params as unknown[];
+    const result = await this.#pool.query(name === undefined ? { text, values } : { name, text, values });
+    return result.rows as R[];
+  }
+
+  async transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      const result = await fn({
+        query: async <R>(text: string, params: readonly unknown[] = []) =>
+          (await client.query(text, params as unknown[])).rows as R[],
+        exec: async (script: string) => {
+          await client.query(script);
+        },
+      });
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken = rollbackError;
+      });
+      throw err;
+    } finally {
+      // A connection whose rollback failed is in an unknown state: destroy it rather than reuse it.
+      client.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#owned) await this.#pool.end();
+  }
+}
+
+/** PGlite: one in-process connection that queues queries, so concurrent appends run one after another. */
+export class PgliteDriver implements SqlDriver {
+  readonly #db: PGliteInterface;
+  readonly #owned: boolean;
+
+  constructor(db: PGliteInterface, owned: boolean) {
+    this.#db = db;
+    this.#owned = owned;
+  }
+
+  async query<R>(text: string, params: readonly unknown[] = []): Promise<R[]> {
+    return (await this.#db.query<R>(text, params as unknown[])).rows;
+  }
+
+  async transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+    return this.#db.transaction((tx) =>
+      fn({
+        query: async <R>(text: string, params: readonly unknown[] = []) =>
+          (await tx.query<R>(text, params as unknown[])).rows,
+        exec: async (script: string) => {
+          await tx.exec(script);
+        },
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#owned && !this.#db.closed) await this.#db.close();
+  }
+}

@@ -1,0 +1,161 @@
+import type { PGliteInterface } from '@electric-sql/pglite';
+import type { Pool, PoolConfig } from 'pg';
+import { InvalidArgumentError } from '../../contract/index.js';
+import { assertKnownOptions, assertKnownParams } from '../../url-options.js';
+import { PgliteDriver, PgPoolDriver, type SqlDriver } from './driver.js';
+import { mapError } from './map-error.js';
+import { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store.js';
+import { migrate, validateSchemaName } from './schema.js';
+
+export type { SqlDriver, SqlExecutor, SqlTransaction } from './driver.js';
+export { mapError } from './map-error.js';
+export {
+  POSTGRES_CAPABILITIES,
+  PostgresEventStore,
+  type PostgresEventStoreOptions,
+} from './postgres-event-store.js';
+export { migrate, ORDINAL_BITS, SCHEMA_VERSION, validateSchemaName } from './schema.js';
+
+const DEFAULT_SCHEMA = 'eventstore';
+
+function checkOptions(options: PostgresEventStoreOptions): {
+  schema: string;
+  autoCreate: boolean;
+  pageSize: number;
+} {
+  const schema = validateSchemaName(options.schema ?? DEFAULT_SCHEMA);
+  if (options.autoCreate !== undefined && typeof options.autoCreate !== 'boolean') {
+    throw new InvalidArgumentError('autoCreate must be a boolean', { argument: 'autoCreate' });
+  }
+  const pageSize = options.pageSize ?? 1000;
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > 100_000) {
+    throw new InvalidArgumentError('pageSize must be an integer from 1 to 100000', { argument: 'pageSize' });
+  }
+  return { schema, autoCreate: options.autoCreate ?? true, pageSize };
+}
+
+async function open(driver: SqlDriver, options: PostgresEventStoreOptions): Promise<PostgresEventStore> {
+  const { schema, autoCreate, pageSize } = checkOptions(options);
+  if (autoCreate) {
+    try {
+      await migrate(driver, schema);
+    } catch (err) {
+      await driver.close().catch(() => {});
+      throw mapError(err, { operation: 'migrate' });
+    }
+  }
+  return new PostgresEventStore(driver, schema, pageSize);
+}
+
+/**
+ * A store on an existing node-postgres pool. The caller keeps the pool and closes it; `store.close()` leaves
+ * it open. The pool should use READ COMMITTED (PostgreSQL's default).
+ *
+ * @example
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const store = await createPostgresEventStore(pool, { schema: 'orders' });
+ */
+export async function createPostgresEventStore(
+  pool: Pool,
+  options: PostgresEventStoreOptions = {},
+): Promise<PostgresEventStore> {
+  checkOptions(options);
+  return open(new PgPoolDriver(pool, false), options);
+}
+
+/** A store on an existing PGlite instance, which the caller keeps and closes. Runs the same SQL as on a server. */
+export async function createPgliteEventStore(
+  db: PGliteInterface,
+  options: PostgresEventStoreOptions = {},
+): Promise<PostgresEventStore> {
+  checkOptions(options);
+  return open(new PgliteDriver(db, false), options);
+}
+
+const SERVER_PARAMS = ['schema', 'max', 'sslmode', 'application_name'];
+const SSL_MODES = ['disable', 'prefer', 'require', 'no-verify', 'verify-full'];
+
+/** Builds the pool's config from the URL's parts, so the connection string itself never reaches the driver. */
+function poolConfig(url: URL): PoolConfig {
+  const decode = (part: string, name: string): string => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw new InvalidArgumentError(`The ${name} in the URL is not valid percent-encoding`, {
+        argument: 'url',
+      });
+    }
+  };
+  const config: PoolConfig = {
+    host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname || 'localhost',
+    port: url.port === '' ? 5432 : Number(url.port),
+    user: url.username === '' ? undefined : decode(url.username, 'user name'),
+    password: url.password === '' ? undefined : decode(url.password, 'password'),
+    database: url.pathname.length > 1 ? decode(url.pathname.slice(1), 'database name') : undefined,
+  };
+  const max = url.searchParams.get('max');
+  if (max !== null) {
+    const n = Number(max);
+    if (!Number.isSafeInteger(n) || n < 1 || n > 1000) {
+      throw new InvalidArgumentError('The max URL parameter must be an integer from 1 to 1000', {
+        argument: 'url',
+      });
+    }
+    config.max = n;
+  }
+  const sslmode = url.searchParams.get('sslmode');
+  if (sslmode !== null) {
+    if (!SSL_MODES.includes(sslmode)) {
+      throw new InvalidArgumentError(`sslmode must be one of ${SSL_MODES.join(', ')}`, { argument: 'url' });
+    }
+    if (sslmode === 'require' || sslmode === 'no-verify') config.ssl = { rejectUnauthorized: false };
+    else if (sslmode === 'verify-full') config.ssl = { rejectUnauthorized: true };
+  }
+  const applicationName = url.searchParams.get('application_name');
+  if (applicationName !== null) config.application_name = applicationName;
+  return config;
+}
+
+/**
+ * The URL layer (see `createEventStore`):
+ * - `postgres://user:pass@host:port/db?schema=NAME` (or `postgresql://`): a pg Pool the store owns and closes.
+ *   Parameters: `schema` (default `eventstore`), `max` (pool size), `sslmode`, `application_name`.
+ * - `pglite:memory` and `pglite:./dir` (a persisted data directory): an embedded PGlite the store owns.
+ *   Parameter: `schema`.
+ *
+ * Options: `autoCreate` (default true).
+ */
+export async function openFromUrl(url: URL, options: Record<string, unknown>): Promise<PostgresEventStore> {
+  assertKnownOptions(options, ['autoCreate']);
+  const autoCreate = options.autoCreate as boolean | undefined;
+  if (url.protocol === 'pglite:') {
+    assertKnownParams(url, ['schema']);
+    const schema = validateSchemaName(url.searchParams.get('schema') ?? DEFAULT_SCHEMA);
+    const where = decodeURIComponent(url.pathname);
+    if (where === '' || url.host !== '') {
+      throw new InvalidArgumentError(
+        "pglite: needs 'memory' or a directory, e.g. pglite:memory or pglite:./data",
+        {
+          argument: 'url',
+        },
+      );
+    }
+    const { PGlite } = await import('@electric-sql/pglite');
+    const db = where === 'memory' ? new PGlite() : new PGlite(where);
+    try {
+      await db.waitReady;
+    } catch (err) {
+      throw mapError(err, { operation: 'connect' });
+    }
+    return open(new PgliteDriver(db, true), { schema, autoCreate });
+  }
+  assertKnownParams(url, SERVER_PARAMS);
+  const schema = validateSchemaName(url.searchParams.get('schema') ?? DEFAULT_SCHEMA);
+  const config = poolConfig(url);
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool(config);
+  // An idle connection that breaks (server restart, pg_terminate_backend) is dropped by the pool; without a
+  // listener node would crash the process. Nothing is logged, so nothing can leak.
+  pool.on('error', () => {});
+  return open(new PgPoolDriver(pool, true), { schema, autoCreate });
+}
