@@ -11,16 +11,13 @@ type Opener = (url: URL, options: Record<string, unknown>) => Promise<EventStore
  */
 const SCHEMES: Readonly<Record<string, () => Promise<Opener>>> = {
   'memory:': async () => (await import('./adapters/memory/index.js')).openFromUrl,
-<<<<<<< HEAD
+  'pglite:': async () => (await import('./adapters/postgres/index.js')).openFromUrl,
+  'postgres:': async () => (await import('./adapters/postgres/index.js')).openFromUrl,
+  'postgresql:': async () => (await import('./adapters/postgres/index.js')).openFromUrl,
   'esdb:': async () => (await import('./adapters/eventstoredb/index.js')).openFromUrl,
   'esdb+discover:': async () => (await import('./adapters/eventstoredb/index.js')).openFromUrl,
   'kurrentdb:': async () => (await import('./adapters/eventstoredb/index.js')).openFromUrl,
   'kurrentdb+discover:': async () => (await import('./adapters/eventstoredb/index.js')).openFromUrl,
-=======
-  'pglite:': async () => (await import('./adapters/postgres/index.js')).openFromUrl,
-  'postgres:': async () => (await import('./adapters/postgres/index.js')).openFromUrl,
-  'postgresql:': async () => (await import('./adapters/postgres/index.js')).openFromUrl,
->>>>>>> main
 };
 
 /** The URL schemes `createEventStore` knows, e.g. `memory:`. */
