@@ -19,7 +19,6 @@ import {
   type NewEvent,
   type PreparedAppend,
   prepareAppend,
-  prepareReadAll,
   prepareReadStream,
   type ReadAllOptions,
   type ReadStreamOptions,
@@ -211,18 +210,8 @@ export class EventStoreDBEventStore implements EventStore {
     }
   }
 
-  async *readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
-    this.#assertOpen();
-    const q = prepareReadAll(options);
-    if (q.maxCount === 0) return;
-    try {
-      for await (const e of readAllEvents(this.#client, q)) {
-        this.#assertOpen();
-        yield e;
-      }
-    } catch (err) {
-      throw mapError(err);
-    }
+  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
+    return readAllEvents(this.#client, options, () => this.#assertOpen());
   }
 
   async streamVersion(streamId: string): Promise<number> {

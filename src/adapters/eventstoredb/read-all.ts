@@ -7,8 +7,14 @@ import {
   START,
   streamNameFilter,
 } from '@eventstore/db-client';
-import type { PreparedReadAll, RecordedEvent } from '../../contract/index.js';
+import {
+  type PreparedReadAll,
+  prepareReadAll,
+  type ReadAllOptions,
+  type RecordedEvent,
+} from '../../contract/index.js';
 import { toRecorded } from './convert.js';
+import { mapError } from './map-error.js';
 import { decodePosition, encodePosition, type LogPosition } from './position.js';
 
 /** A $all event with its encoded position. */
@@ -148,7 +154,23 @@ function filteredRead(
  */
 export async function* readAllEvents(
   client: EventStoreDBClient,
+  options: ReadAllOptions | undefined,
+  assertOpen: () => void,
+): AsyncGenerator<RecordedEvent> {
+  assertOpen();
+  const q = prepareReadAll(options);
+  if (q.maxCount === 0) return;
+  try {
+    yield* read(client, q, assertOpen);
+  } catch (err) {
+    throw mapError(err);
+  }
+}
+
+async function* read(
+  client: EventStoreDBClient,
   q: PreparedReadAll,
+  assertOpen: () => void,
 ): AsyncGenerator<RecordedEvent> {
   const types = q.eventTypes ? new Set(q.eventTypes) : undefined;
   let after = q.after;
@@ -169,13 +191,28 @@ export async function* readAllEvents(
       for (;;) {
         const want = Number.isFinite(q.maxCount) ? q.maxCount - yielded + 1 : undefined;
         let received = 0;
-        for await (const e of plainRead(client, after === 0n ? START : startOf(after), want)) {
-          started = true;
-          received++;
-          if (!keep(e)) continue;
-          after = e.position;
-          yield toRecorded(e.resolved, e.position);
-          if (++yielded >= q.maxCount) return;
+        // The hot path: the client's stream is read here directly rather than through plainRead.
+        const stream = client.readAll({
+          fromPosition: after === 0n ? START : startOf(after),
+          direction: FORWARDS,
+          ...(want === undefined ? {} : { maxCount: want }),
+        });
+        let done = false;
+        try {
+          for await (const resolved of stream.iterator({ destroyOnReturn: false })) {
+            started = true;
+            received++;
+            const ev = (resolved as AllStreamResolvedEvent).event!;
+            const position = encodePosition(ev.position!);
+            if (position <= after || isSystemEvent(ev.streamId, ev.type)) continue;
+            after = position;
+            assertOpen();
+            yield toRecorded(resolved, position);
+            if (++yielded >= q.maxCount) return;
+          }
+          done = true;
+        } finally {
+          if (!done) await abandon(stream);
         }
         if (want === undefined || received < want) return;
       }
@@ -187,6 +224,7 @@ export async function* readAllEvents(
       started = true;
       if (!probe) return;
       if (keep(probe)) {
+        assertOpen();
         yield toRecorded(probe.resolved, probe.position);
         if (++yielded >= q.maxCount) return;
       }
@@ -195,6 +233,7 @@ export async function* readAllEvents(
     started = true;
     for await (const e of filteredRead(client, q, from)) {
       if (!keep(e)) continue;
+      assertOpen();
       yield toRecorded(e.resolved, e.position);
       if (++yielded >= q.maxCount) return;
     }
@@ -203,6 +242,7 @@ export async function* readAllEvents(
     // The server refused to start at `after` (not the start of a record): scan from the beginning instead.
     for await (const e of plainRead(client, START)) {
       if (!keep(e)) continue;
+      assertOpen();
       yield toRecorded(e.resolved, e.position);
       if (++yielded >= q.maxCount) return;
     }
