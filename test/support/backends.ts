@@ -17,8 +17,6 @@ export interface Backend {
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** Present so the interface is never empty; each backend adds its own key. */
-    rigStarted: string;
     /** The EventStoreDB emulator's URL (always started). */
     esdbUrl: string;
     /** EVENTSTORE_TEST_ESDB_URL, a real EventStoreDB/KurrentDB server; '' when not set. */
@@ -29,7 +27,6 @@ declare module 'vitest' {
 }
 
 export const backends: Backend[] = [
-  { key: 'rigStarted', start: async () => ({ url: new Date().toISOString(), stop: async () => {} }) },
   { key: 'esdbUrl', start: startEsdbEmulatorBackend },
   { key: 'esdbRealUrl', start: realEsdbBackend },
   // Durability is off for speed: the tests check behaviour, not crash safety.

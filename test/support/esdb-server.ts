@@ -16,5 +16,12 @@ export async function startEsdbEmulatorBackend(): Promise<StartedBackend> {
  * `esdb://localhost:2113?tls=false`); the empty string otherwise, and the real-server suite is then not declared.
  */
 export async function realEsdbBackend(): Promise<StartedBackend> {
-  return { url: process.env.EVENTSTORE_TEST_ESDB_URL ?? '', stop: async () => {} };
+  const url = process.env.EVENTSTORE_TEST_ESDB_URL ?? '';
+  // Said once per run, so nobody mistakes an emulator run for a server run.
+  console.log(
+    url
+      ? 'EventStoreDB: the suite also runs against the real server in EVENTSTORE_TEST_ESDB_URL.'
+      : 'EventStoreDB: EVENTSTORE_TEST_ESDB_URL is not set; the adapter is verified against the in-process emulator only, not a real server.',
+  );
+  return { url, stop: async () => {} };
 }
