@@ -1,4 +1,4 @@
-import { type EventStore, InvalidArgumentError } from './contract/index.js';
+import { ErrorCodes, type EventStore, EventStoreError, InvalidArgumentError } from './contract/index.js';
 import { type CreateEventStoreOptions, normalizeOptions } from './url-options.js';
 
 export * from './contract/index.js';
@@ -70,5 +70,21 @@ export async function createEventStore(url: string, options?: CreateEventStoreOp
   const opts = normalizeOptions(options);
   const load = SCHEMES[parsed.protocol.toLowerCase()]!;
   const open = await load();
-  return open(parsed, opts);
+  try {
+    return await open(parsed, opts);
+  } catch (err) {
+    throw missingDriver(err, parsed.protocol) ?? err;
+  }
+}
+
+/** A driver is an optional peer dependency: say which one to install instead of Node's bare resolution error. */
+function missingDriver(err: unknown, scheme: string): EventStoreError | undefined {
+  if ((err as { code?: unknown } | null)?.code !== 'ERR_MODULE_NOT_FOUND') return undefined;
+  const pkg =
+    /Cannot find (?:package|module) '([^']+)'/.exec(String((err as Error).message))?.[1] ?? 'its driver';
+  return new EventStoreError(
+    ErrorCodes.BACKEND_ERROR,
+    `The ${scheme} scheme needs the optional peer dependency '${pkg}': npm install ${pkg}`,
+    { cause: err },
+  );
 }
