@@ -11,6 +11,7 @@ type Opener = (url: URL, options: Record<string, unknown>) => Promise<EventStore
  */
 const SCHEMES: Readonly<Record<string, () => Promise<Opener>>> = {
   'memory:': async () => (await import('./adapters/memory/index.js')).openFromUrl,
+  'dynamodb:': async () => (await import('./adapters/dynamodb/index.js')).openFromUrl,
 };
 
 /** The URL schemes `createEventStore` knows, e.g. `memory:`. */
