@@ -48,7 +48,7 @@ async function waitUntilAnswering(endpoint: string, child: ChildProcess, timeout
  * teardown. Without Java it says so in one line; under CI=true that fails the run, otherwise the DynamoDB test
  * files fail with the same message.
  */
-export async function startDynamoDBLocal(): Promise<StartedBackend> {
+export async function startDynamoDBLocal(): Promise<StartedBackend & { pid?: number }> {
   const given = process.env[DYNAMODB_ENDPOINT_ENV];
   if (given) return { url: given, stop: async () => {} };
   if (!hasJava()) {
@@ -87,6 +87,7 @@ export async function startDynamoDBLocal(): Promise<StartedBackend> {
   }
   return {
     url: endpoint,
+    pid: child.pid,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  QueryCommand,
   type TransactionCanceledException,
   type TransactWriteItem,
   TransactWriteItemsCommand,
@@ -29,18 +28,13 @@ import {
 import { mapError } from './map-error.js';
 import { fillOwnRange, type PositionAllocator, type PositionRange } from './positions.js';
 import { backoffMs, sleep } from './retry.js';
-
-/** What the append knows of a stream: its version and some of its events (id and position by version). */
-interface StreamState {
-  version: number;
-  byVersion: Map<number, EventRef>;
-  /** Ids of the most recent events read (the idempotency window), to their versions. */
-  recentIds: Map<string, number>;
-}
+import type { StreamHeads } from './stream-heads.js';
+import { lookupHead, lookupState, readState, type StreamState } from './stream-state.js';
 
 export interface AppendDeps {
   ctx: StoreContext;
   allocator: PositionAllocator;
+  heads: StreamHeads;
   /** The most recent events per stream an 'any'/'stream_exists' retry is recognised among (at least the batch). */
   idempotencyWindow: number;
 }
@@ -48,79 +42,6 @@ export interface AppendDeps {
 /** Rounds of "the stream moved on, try again" before an append gives up (only 'any' and 'stream_exists' loop). */
 const MAX_ROUNDS = 500;
 const ROUND_BACKOFF = { maxAttempts: MAX_ROUNDS, baseDelayMs: 2, maxDelayMs: 64 };
-
-function lookup(state: StreamState): StreamIdLookup {
-  return {
-    currentVersion: state.version,
-    idAt: (v) => state.byVersion.get(v)?.id,
-    versionOf: (id) => state.recentIds.get(id),
-  };
-}
-
-async function queryRefs(
-  deps: AppendDeps,
-  streamId: string,
-  input: { from?: number; to?: number; backwards: boolean; limit: number },
-): Promise<EventRef[]> {
-  const { ctx } = deps;
-  const values: Item = { ':pk': { S: STREAM_PREFIX + streamId } };
-  let range = 'begins_with(sk, :v)';
-  values[':v'] = { S: VERSION_PREFIX };
-  if (input.from !== undefined && input.to !== undefined) {
-    range = 'sk BETWEEN :from AND :to';
-    delete values[':v'];
-    values[':from'] = { S: VERSION_PREFIX + pad(input.from) };
-    values[':to'] = { S: VERSION_PREFIX + pad(input.to) };
-  }
-  const out = await ctx.call(
-    'Query (stream)',
-    () =>
-      ctx.client.send(
-        new QueryCommand({
-          TableName: ctx.tableName,
-          KeyConditionExpression: `pk = :pk AND ${range}`,
-          ExpressionAttributeValues: values,
-          ProjectionExpression: 'id, v, p',
-          ScanIndexForward: !input.backwards,
-          Limit: input.limit,
-          ConsistentRead: true,
-        }),
-      ),
-    true,
-    streamId,
-  );
-  return (out.Items ?? []).map(parseRef);
-}
-
-/**
- * Reads what `decideAppend` needs: the version, the last `window` events' ids, and for an exact expected version
- * E behind the stream, the events at E+1 .. E+n.
- */
-async function readState(deps: AppendDeps, append: PreparedAppend): Promise<StreamState> {
-  const n = append.events.length;
-  const window = typeof append.expectedVersion === 'number' ? 1 : Math.max(deps.idempotencyWindow, n, 1);
-  const recent = await queryRefs(deps, append.streamId, { backwards: true, limit: window });
-  const state: StreamState = {
-    version: recent[0]?.version ?? 0,
-    byVersion: new Map(),
-    recentIds: new Map(),
-  };
-  for (const r of recent) {
-    state.byVersion.set(r.version, r);
-    state.recentIds.set(r.id, r.version);
-  }
-  const e = append.expectedVersion;
-  if (typeof e === 'number' && e < state.version && n > 0) {
-    const refs = await queryRefs(deps, append.streamId, {
-      from: e + 1,
-      to: e + n,
-      backwards: false,
-      limit: n,
-    });
-    for (const r of refs) state.byVersion.set(r.version, r);
-  }
-  return state;
-}
 
 function buildTransaction(
   deps: AppendDeps,
@@ -132,7 +53,7 @@ function buildTransaction(
   const { streamId, events } = append;
   const now = Date.now();
   const items: TransactWriteItem[] = [];
-  if (base > 0) {
+  if (needsBaseCheck(deps, append.streamId, base)) {
     // The stream is at `base` (the put below proves there is nothing after it) and its last event lies before this
     // range, so position order stays version order.
     items.push({
@@ -174,6 +95,11 @@ function buildTransaction(
   return items;
 }
 
+/** The base event's existence and position need checking unless this store has already seen it (or later). */
+function needsBaseCheck(deps: AppendDeps, streamId: string, base: number): boolean {
+  return base > 0 && (deps.heads.get(streamId)?.version ?? 0) < base;
+}
+
 type Attempt =
   | { kind: 'committed' }
   | { kind: 'range-taken' }
@@ -189,6 +115,7 @@ async function attempt(
   range: PositionRange,
 ): Promise<Attempt> {
   const { ctx } = deps;
+  const checked = needsBaseCheck(deps, append.streamId, base);
   const items = buildTransaction(deps, append, base, range);
   const token = randomUUID();
   try {
@@ -205,7 +132,7 @@ async function attempt(
     if (!reasons.some((r) => r.Code === 'ConditionalCheckFailed')) {
       throw mapError(err, 'TransactWriteItems', append.streamId);
     }
-    const checkAt = base > 0 ? 0 : -1;
+    const checkAt = checked ? 0 : -1;
     const firstPutAt = checkAt + 1;
     const claimAt = items.length - 1;
     if (failed(claimAt)) {
@@ -240,13 +167,22 @@ async function attempt(
  * so readers never wait for it.
  */
 export async function appendEvents(deps: AppendDeps, append: PreparedAppend): Promise<AppendResult> {
+  const { ctx, heads, idempotencyWindow } = deps;
   const n = append.events.length;
   let state: StreamState | undefined;
-  let base: number;
+  let base: number | undefined;
   if (typeof append.expectedVersion === 'number' && n > 0) {
     base = append.expectedVersion;
-  } else {
-    state = await readState(deps, append);
+  } else if (n > 0) {
+    // 'any'/'stream_exists' on a stream whose end this store knows: decide without reading. Only "write" is taken
+    // from memory; the transaction proves the stream is still there.
+    const head = heads.get(append.streamId);
+    if (head && heads.coversWindow(head) && decideAppend(append, lookupHead(head)).kind === 'write') {
+      base = head.version;
+    }
+  }
+  if (base === undefined) {
+    state = await readState(ctx, heads, append, idempotencyWindow);
     const early = settle(append, state);
     if (early) return early;
     base = state.version;
@@ -254,35 +190,42 @@ export async function appendEvents(deps: AppendDeps, append: PreparedAppend): Pr
   let range: PositionRange | undefined;
   try {
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const lastPosition = state?.byVersion.get(base)?.position;
+      const head = heads.get(append.streamId);
+      const lastPosition = head?.version === base ? head.position : state?.byVersion.get(base)?.position;
       if (range && lastPosition !== undefined && lastPosition >= range.first) {
-        await fillOwnRange(deps.ctx, range);
+        await fillOwnRange(ctx, range);
         range = undefined;
       }
       range ??= await deps.allocator.allocate(n);
       const result = await attempt(deps, append, base, range);
       switch (result.kind) {
         case 'committed':
+          heads.record(
+            append.streamId,
+            base + n,
+            range.last,
+            append.events.map((e) => e.id),
+          );
           return { nextExpectedVersion: base + n, lastPosition: range.last };
         case 'range-taken':
           // A reader gave up on this range and filled its first position; cover the rest of it too.
-          await fillOwnRange(deps.ctx, range);
+          await fillOwnRange(ctx, range);
           range = undefined;
           continue;
         case 'reorder':
-          await fillOwnRange(deps.ctx, range);
+          await fillOwnRange(ctx, range);
           range = undefined;
           continue;
         case 'duplicate-of-one':
-          await fillOwnRange(deps.ctx, range);
+          await fillOwnRange(ctx, range);
           return { nextExpectedVersion: result.ref.version, lastPosition: result.ref.position };
         case 'moved':
           break;
       }
-      state = await readState(deps, append);
+      state = await readState(ctx, heads, append, idempotencyWindow);
       const settled = settle(append, state);
       if (settled) {
-        await fillOwnRange(deps.ctx, range);
+        await fillOwnRange(ctx, range);
         return settled;
       }
       base = state.version;
@@ -290,10 +233,10 @@ export async function appendEvents(deps: AppendDeps, append: PreparedAppend): Pr
     }
   } catch (err) {
     // Best effort; the filler's condition keeps a committed claim, so this is safe even if the outcome is unknown.
-    if (range) await fillOwnRange(deps.ctx, range);
+    if (range) await fillOwnRange(ctx, range);
     throw err;
   }
-  if (range) await fillOwnRange(deps.ctx, range);
+  if (range) await fillOwnRange(ctx, range);
   throw new EventStoreError(
     ErrorCodes.UNAVAILABLE,
     `Stream '${append.streamId}': the append lost ${MAX_ROUNDS} races in a row to concurrent appends; nothing was written`,
@@ -303,7 +246,7 @@ export async function appendEvents(deps: AppendDeps, append: PreparedAppend): Pr
 
 /** The result when the decision is not "write": a recognised retry, an empty batch, or a conflict (thrown). */
 function settle(append: PreparedAppend, state: StreamState): AppendResult | undefined {
-  const decision = decideAppend(append, lookup(state));
+  const decision = decideAppend(append, lookupState(state));
   switch (decision.kind) {
     case 'write':
       return undefined;

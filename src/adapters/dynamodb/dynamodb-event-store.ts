@@ -31,6 +31,7 @@ import {
 import { PositionAllocator } from './positions.js';
 import { readLog } from './read-all.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { StreamHeads } from './stream-heads.js';
 import { ensureTable, validateTableName } from './table.js';
 
 export interface DynamoDBEventStoreOptions {
@@ -89,6 +90,7 @@ export class DynamoDBEventStore implements EventStore {
   readonly #holeWaitMs: number;
   readonly #window: number;
   readonly #holes = new Map<bigint, number>();
+  readonly #heads: StreamHeads;
   #ready: Promise<void> | undefined;
   #closed = false;
 
@@ -132,6 +134,7 @@ export class DynamoDBEventStore implements EventStore {
         argument: 'options.idempotencyWindow',
       });
     }
+    this.#heads = new StreamHeads(10_000, this.#window);
     this.capabilities = Object.freeze({
       maxEventsPerAppend: MAX_EVENTS_PER_APPEND,
       maxEventBytes: MAX_EVENT_BYTES,
@@ -168,7 +171,7 @@ export class DynamoDBEventStore implements EventStore {
     const prepared = prepareAppend(streamId, events, options, this.capabilities);
     await this.#ensureReady();
     return appendEvents(
-      { ctx: this.#ctx, allocator: this.#allocator, idempotencyWindow: this.#window },
+      { ctx: this.#ctx, allocator: this.#allocator, heads: this.#heads, idempotencyWindow: this.#window },
       prepared,
     );
   }
