@@ -56,3 +56,19 @@ export function meter(client: DynamoDBClient, m: Meter): void {
     { step: 'initialize', name: 'benchMeter' },
   );
 }
+
+/** An item's size as DynamoDB bills it: UTF-8 attribute names plus values (numbers: about 1 byte per 2 digits + 1). */
+export function itemSize(item: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) {
+    bytes += Buffer.byteLength(name, 'utf8');
+    if (value.S !== undefined) bytes += Buffer.byteLength(value.S, 'utf8');
+    else if (value.N !== undefined) bytes += Math.ceil(value.N.replace(/^-/, '').length / 2) + 1;
+  }
+  return bytes;
+}
+
+/** Write capacity units of one item: 1 per started KB; a transactional write costs twice that. */
+export function wcu(bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / 1024));
+}

@@ -10,21 +10,10 @@ import {
   ErrorCodes,
   EventStoreError,
   type PreparedAppend,
-  type StreamIdLookup,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
 import type { StoreContext } from './context.js';
-import {
-  appendClaimItem,
-  type EventRef,
-  eventItem,
-  type Item,
-  pad,
-  parseRef,
-  STREAM_PREFIX,
-  streamKey,
-  VERSION_PREFIX,
-} from './items.js';
+import { appendClaimItem, type EventRef, eventItem, parseRef, streamKey } from './items.js';
 import { mapError } from './map-error.js';
 import { fillOwnRange, type PositionAllocator, type PositionRange } from './positions.js';
 import { backoffMs, sleep } from './retry.js';
