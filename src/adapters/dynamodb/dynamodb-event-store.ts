@@ -16,6 +16,7 @@ import {
   validateStreamId,
 } from '../../contract/index.js';
 import { appendEvents } from './append.js';
+import { GroupCommitter } from './committer.js';
 import { StoreContext } from './context.js';
 import {
   DEFAULT_LOG_BUCKET_SIZE,
@@ -50,6 +51,11 @@ export interface DynamoDBEventStoreOptions {
   holeWaitMs?: number;
   /** Most recent events per stream among which an 'any'/'stream_exists' retry is recognised. Defaults to 20. */
   idempotencyWindow?: number;
+  /**
+   * How many transactions one store may have in flight. Appends that arrive meanwhile are committed together in
+   * the next one (one per stream). Defaults to 4.
+   */
+  maxConcurrentCommits?: number;
   /** Bounded retries of throttling, transaction conflicts and transient errors. */
   retry?: Partial<RetryPolicy>;
   /** @internal Positions per log bucket. Fixed for a table's whole life; only tests change it. */
@@ -64,6 +70,7 @@ const OPTION_KEYS = [
   'holeWaitMs',
   'idempotencyWindow',
   'retry',
+  'maxConcurrentCommits',
   'logBucketSize',
 ];
 
@@ -84,6 +91,7 @@ export class DynamoDBEventStore implements EventStore {
   readonly capabilities: Capabilities;
   readonly #ctx: StoreContext;
   readonly #allocator: PositionAllocator;
+  readonly #committer: GroupCommitter;
   readonly #ownsClient: boolean;
   readonly #autoCreate: boolean;
   readonly #holeTimeoutMs: number;
@@ -124,6 +132,11 @@ export class DynamoDBEventStore implements EventStore {
     nonNegativeInt(retry.maxAttempts, 'options.retry.maxAttempts', 1, 100);
     this.#ctx = new StoreContext(client, validateTableName(options.tableName), bucketSize, retry);
     this.#allocator = new PositionAllocator(this.#ctx);
+    this.#committer = new GroupCommitter(
+      this.#ctx,
+      this.#allocator,
+      nonNegativeInt(options.maxConcurrentCommits, 'options.maxConcurrentCommits', 4, 64) || 1,
+    );
     this.#ownsClient = ownsClient;
     this.#autoCreate = options.autoCreate ?? true;
     this.#holeTimeoutMs = nonNegativeInt(options.holeTimeoutMs, 'options.holeTimeoutMs', 5_000);
@@ -144,8 +157,12 @@ export class DynamoDBEventStore implements EventStore {
   }
 
   /** @internal Counters for tests and the benchmark. */
-  get stats(): { retries: number; counterRequests: number } {
-    return { retries: this.#ctx.retries, counterRequests: this.#allocator.requests };
+  get stats(): { retries: number; counterRequests: number; commits: number } {
+    return {
+      retries: this.#ctx.retries,
+      counterRequests: this.#allocator.requests,
+      commits: this.#committer.commits,
+    };
   }
 
   #assertOpen(): void {
@@ -171,7 +188,7 @@ export class DynamoDBEventStore implements EventStore {
     const prepared = prepareAppend(streamId, events, options, this.capabilities);
     await this.#ensureReady();
     return appendEvents(
-      { ctx: this.#ctx, allocator: this.#allocator, heads: this.#heads, idempotencyWindow: this.#window },
+      { ctx: this.#ctx, committer: this.#committer, heads: this.#heads, idempotencyWindow: this.#window },
       prepared,
     );
   }

@@ -7,8 +7,9 @@ import type { JsonObject, JsonValue, PreparedEvent, RecordedEvent } from '../../
  * - an event: `pk = STREAM#<streamId>`, `sk = VERSION#<version, 20 digits>`, with `id`, `t` (type), `d` (data JSON),
  *   `m` (metadata JSON), `v` (version), `p` (position), `ts` (ms since epoch) and `lb` (`LOG#<bucket>`), the
  *   partition key of the `log` index (sort key `p`);
- * - a claim: `pk = LOG#<bucket>`, `sk = POS#<first position, 20 digits>`, one per append (`k = E`) or per filled
- *   hole (`k = F`), covering positions `first .. first + n - 1`;
+ * - a claim: `pk = LOG#<bucket>`, `sk = POS#<first position, 20 digits>`, one per commit (`k = E`, written in the
+ *   transaction that writes the events of one or more appends, `g` naming that commit) or per filled hole (`k = F`),
+ *   covering positions `first .. first + n - 1`;
  * - the position counter: `pk = COUNTER`, `sk = POSITION`, attribute `h` (the highest position handed out).
  *
  * See docs/dynamodb.md for why.
@@ -84,7 +85,11 @@ export function eventItem(
   };
 }
 
-/** The claim an append writes at its first position, in the same transaction as its events. */
+/**
+ * The claim a commit writes at its first position, in the same transaction as its events. `s`, `v` and `id` name
+ * the commit's first event, for diagnosis; `g` identifies the commit, so that a retry whose answer was lost can
+ * recognise its own claim.
+ */
 export function appendClaimItem(
   streamId: string,
   firstVersion: number,
@@ -93,6 +98,7 @@ export function appendClaimItem(
   firstEventId: string,
   createdAt: number,
   bucketSize: bigint,
+  commitId = '',
 ): Item {
   return {
     ...claimKey(first, bucketSize),
@@ -102,6 +108,7 @@ export function appendClaimItem(
     v: { N: String(firstVersion) },
     id: { S: firstEventId },
     ts: { N: String(createdAt) },
+    ...(commitId === '' ? {} : { g: { S: commitId } }),
   };
 }
 
