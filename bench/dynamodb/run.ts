@@ -17,6 +17,8 @@ import { itemSize, Meter, meter, wcu } from './metering.js';
 
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 4_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** The store's maxConcurrentCommits; the adapter's default unless set. */
+const MAX_COMMITS = process.env.BENCH_MAX_COMMITS === undefined ? undefined : Number(process.env.BENCH_MAX_COMMITS);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 4_000);
 const STREAMS = 200;
 const data = {
@@ -66,10 +68,11 @@ function perOp(snapshot: ReturnType<Meter['snapshot']>, count: number) {
 
 async function main() {
   const table = `bench-${randomUUID().slice(0, 8)}`;
-  const store = createDynamoDBEventStore({ client, tableName: table });
+  const store = createDynamoDBEventStore({ client, tableName: table, maxConcurrentCommits: MAX_COMMITS });
   await store.streamVersion('warm-up'); // creates the table
   const results: Record<string, unknown> = {
     note: 'Throughput is measured on DynamoDB Local on this machine; it is not a DynamoDB figure.',
+    maxConcurrentCommits: MAX_COMMITS ?? 'default',
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
     dynamodbLocal: backend.pid === undefined ? 'external endpoint' : 'started by the benchmark',
   };
