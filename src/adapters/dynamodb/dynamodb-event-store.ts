@@ -53,7 +53,7 @@ export interface DynamoDBEventStoreOptions {
   idempotencyWindow?: number;
   /**
    * How many transactions one store may have in flight. Appends that arrive meanwhile are committed together in
-   * the next one (one per stream). Defaults to 2.
+   * the next one (one per stream). Defaults to 1: a single committer gathers the largest groups.
    */
   maxConcurrentCommits?: number;
   /** Bounded retries of throttling, transaction conflicts and transient errors. */
@@ -135,7 +135,7 @@ export class DynamoDBEventStore implements EventStore {
     this.#committer = new GroupCommitter(
       this.#ctx,
       this.#allocator,
-      nonNegativeInt(options.maxConcurrentCommits, 'options.maxConcurrentCommits', 2, 64) || 1,
+      nonNegativeInt(options.maxConcurrentCommits, 'options.maxConcurrentCommits', 1, 64) || 1,
     );
     this.#ownsClient = ownsClient;
     this.#autoCreate = options.autoCreate ?? true;
