@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { PreparedAppend } from '../../contract/index.js';
 import type { StoreContext } from './context.js';
-import { appendClaimItem, type EventRef, eventItem, MAX_APPEND_BYTES, parseRef, streamKey } from './items.js';
+import { appendClaimItem, type EventRef, eventItem, parseRef, streamKey } from './items.js';
 import { mapError } from './map-error.js';
 import { fillOwnRange, type PositionAllocator, type PositionRange } from './positions.js';
 
@@ -35,6 +35,20 @@ const MAX_ACTIONS = 99;
 function actions(m: Member): number {
   return m.append.events.length + (m.checkBase ? 1 : 0);
 }
+
+/**
+ * DynamoDB's 4 MB per transaction, less room for the claim. A member is counted at its payload, plus an item's
+ * overhead per event, plus a whole item for the event it checks (whether DynamoDB counts checked items is not
+ * documented, so assume it does). One member alone always fits: that is how maxAppendBytes was chosen.
+ */
+const GROUP_BYTES = 4 * 1024 * 1024 - 64 * 1024;
+
+function weight(m: Member): number {
+  return m.append.bytes + m.append.events.length * 2048 + (m.checkBase ? 400 * 1024 : 0);
+}
+
+/** Thrown inside a commit to run its members one by one. */
+class SplitGroup extends Error {}
 
 /**
  * Commits appends in groups: the appends that wait while a commit is in flight go together in the next
@@ -86,12 +100,12 @@ export class GroupCommitter {
       const fits =
         !streams.has(m.append.streamId) &&
         count + actions(m) <= MAX_ACTIONS &&
-        (group.length === 0 || bytes + m.append.bytes <= MAX_APPEND_BYTES);
+        (group.length === 0 || bytes + weight(m) <= GROUP_BYTES);
       if (fits) {
         group.push(m);
         streams.add(m.append.streamId);
         count += actions(m);
-        bytes += m.append.bytes;
+        bytes += weight(m);
       } else {
         rest.push(m);
       }
@@ -105,7 +119,13 @@ export class GroupCommitter {
     try {
       while (members.length > 0) members = await this.#attempt(members);
     } catch (err) {
-      for (const m of members) m.reject(err);
+      if (!(err instanceof SplitGroup)) {
+        for (const m of members) m.reject(err);
+        return;
+      }
+      // DynamoDB refused the group as a whole: commit each append on its own, so that one append's problem is
+      // reported to it alone.
+      for (const m of members) await this.#run([m]);
     }
   }
 
@@ -187,6 +207,9 @@ export class GroupCommitter {
       if (!reasons.some((r) => r.Code === 'ConditionalCheckFailed')) {
         // Unknown outcome or a hard failure: the filler's condition leaves a committed claim alone.
         await fillOwnRange(ctx, range);
+        if ((err as { name?: string }).name === 'ValidationException' && members.length > 1) {
+          throw new SplitGroup();
+        }
         throw mapError(err, 'TransactWriteItems', members.length === 1 ? head.append.streamId : undefined);
       }
     }
