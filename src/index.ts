@@ -18,6 +18,7 @@ const SCHEMES: Readonly<Record<string, () => Promise<Opener>>> = {
   'esdb+discover:': async () => (await import('./adapters/eventstoredb/index.js')).openFromUrl,
   'kurrentdb:': async () => (await import('./adapters/eventstoredb/index.js')).openFromUrl,
   'kurrentdb+discover:': async () => (await import('./adapters/eventstoredb/index.js')).openFromUrl,
+  'dynamodb:': async () => (await import('./adapters/dynamodb/index.js')).openFromUrl,
 };
 
 /** The URL schemes `createEventStore` knows, e.g. `memory:`. */

@@ -142,7 +142,8 @@ export function readAllTests(target: ConformanceTarget): void {
       const streams = 4;
       const perStream = 500;
       for (let v = 1; v <= perStream; v += batch) {
-        for (let s = 0; s < streams; s++) await h.store.append(`${p}${s}`, events(batch, v));
+        for (let s = 0; s < streams; s++)
+          await h.store.append(`${p}${s}`, events(Math.min(batch, perStream - v + 1), v));
       }
       const read = await readPrefix(h.store, p);
       expect(read).toHaveLength(streams * perStream);

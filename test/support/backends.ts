@@ -1,3 +1,4 @@
+import { startDynamoDBLocal } from './dynamodb-local.js';
 import { realEsdbBackend, startEsdbEmulatorBackend } from './esdb-server.js';
 import { startPostgres } from './postgres-server.js';
 
@@ -23,6 +24,8 @@ declare module 'vitest' {
     esdbRealUrl: string;
     /** A PostgreSQL server URL (no schema): EVENTSTORE_TEST_POSTGRES_URL, or an embedded server the rig started. */
     postgresUrl: string;
+    /** The DynamoDB endpoint (DynamoDB Local), or `unavailable:<why>`. */
+    dynamodbEndpoint: string;
   }
 }
 
@@ -31,4 +34,5 @@ export const backends: Backend[] = [
   { key: 'esdbRealUrl', start: realEsdbBackend },
   // Durability is off for speed: the tests check behaviour, not crash safety.
   { key: 'postgresUrl', start: () => startPostgres({ settings: { fsync: 'off', max_connections: '300' } }) },
+  { key: 'dynamodbEndpoint', start: startDynamoDBLocal },
 ];

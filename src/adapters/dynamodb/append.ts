@@ -1,0 +1,108 @@
+import {
+  type AppendResult,
+  decideAppend,
+  ErrorCodes,
+  EventStoreError,
+  type PreparedAppend,
+  WrongExpectedVersionError,
+} from '../../contract/index.js';
+import type { GroupCommitter } from './committer.js';
+import type { StoreContext } from './context.js';
+import { backoffMs, sleep } from './retry.js';
+import type { StreamHeads } from './stream-heads.js';
+import { lookupHead, lookupState, readState, type StreamState } from './stream-state.js';
+
+export interface AppendDeps {
+  ctx: StoreContext;
+  committer: GroupCommitter;
+  heads: StreamHeads;
+  /** The most recent events per stream an 'any'/'stream_exists' retry is recognised among (at least the batch). */
+  idempotencyWindow: number;
+}
+
+/** Rounds of "the stream moved on, try again" before an append gives up (only 'any' and 'stream_exists' loop). */
+const MAX_ROUNDS = 500;
+const ROUND_BACKOFF = { maxAttempts: MAX_ROUNDS, baseDelayMs: 2, maxDelayMs: 64 };
+
+/** The base event's existence and position need checking unless this store has already seen it (or later). */
+function needsBaseCheck(heads: StreamHeads, streamId: string, base: number): boolean {
+  return base > 0 && (heads.get(streamId)?.version ?? 0) < base;
+}
+
+/**
+ * Appends per the contract. The events go in one TransactWriteItems (see GroupCommitter), each put under
+ * `attribute_not_exists`, with a check of the base event unless this store has seen it. When a condition cancels
+ * the commit, the stream is read and `decideAppend` says whether this was a retry (return the stored result), a
+ * conflict (WRONG_EXPECTED_VERSION) or a race to try again at the new version.
+ */
+export async function appendEvents(deps: AppendDeps, append: PreparedAppend): Promise<AppendResult> {
+  const { ctx, heads, idempotencyWindow } = deps;
+  const n = append.events.length;
+  let state: StreamState | undefined;
+  let base: number | undefined;
+  if (typeof append.expectedVersion === 'number' && n > 0) {
+    base = append.expectedVersion;
+  } else if (n > 0) {
+    // 'any'/'stream_exists' on a stream whose end this store knows: decide without reading. Only "write" is taken
+    // from memory; the transaction proves the stream is still there.
+    const head = heads.get(append.streamId);
+    if (head && heads.coversWindow(head) && decideAppend(append, lookupHead(head)).kind === 'write') {
+      base = head.version;
+    }
+  }
+  if (base === undefined) {
+    state = await readState(ctx, heads, append, idempotencyWindow);
+    const early = settle(append, state);
+    if (early) return early;
+    base = state.version;
+  }
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const outcome = await deps.committer.commit(append, base, needsBaseCheck(heads, append.streamId, base));
+    switch (outcome.kind) {
+      case 'committed':
+        heads.record(
+          append.streamId,
+          base + n,
+          outcome.range.last,
+          append.events.map((e) => e.id),
+        );
+        return { nextExpectedVersion: base + n, lastPosition: outcome.range.last };
+      case 'duplicate-of-one':
+        return { nextExpectedVersion: outcome.ref.version, lastPosition: outcome.ref.position };
+      case 'reorder':
+        continue;
+      case 'moved':
+        break;
+    }
+    state = await readState(ctx, heads, append, idempotencyWindow);
+    const settled = settle(append, state);
+    if (settled) return settled;
+    base = state.version;
+    await sleep(backoffMs(round, ROUND_BACKOFF));
+  }
+  throw new EventStoreError(
+    ErrorCodes.UNAVAILABLE,
+    `Stream '${append.streamId}': the append lost ${MAX_ROUNDS} races in a row to concurrent appends; nothing was written`,
+    { streamId: append.streamId },
+  );
+}
+
+/** The result when the decision is not "write": a recognised retry, an empty batch, or a conflict (thrown). */
+function settle(append: PreparedAppend, state: StreamState): AppendResult | undefined {
+  const decision = decideAppend(append, lookupState(state));
+  switch (decision.kind) {
+    case 'write':
+      return undefined;
+    case 'empty':
+      return { nextExpectedVersion: state.version, lastPosition: null };
+    case 'duplicate':
+      return {
+        nextExpectedVersion: decision.lastVersion,
+        lastPosition: state.byVersion.get(decision.lastVersion)!.position,
+      };
+    case 'conflict':
+      throw new WrongExpectedVersionError(append.streamId, append.requestedExpectedVersion, state.version, {
+        reason: decision.reason,
+      });
+  }
+}

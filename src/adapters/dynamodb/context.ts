@@ -1,0 +1,40 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { mapError } from './map-error.js';
+import { type RetryPolicy, withRetry } from './retry.js';
+
+/** What the adapter's parts share: the client, the table, and how to call DynamoDB with retries. */
+export class StoreContext {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  readonly bucketSize: bigint;
+  readonly retry: RetryPolicy;
+  /** Counts retries, for tests and diagnosis. */
+  retries = 0;
+
+  constructor(client: DynamoDBClient, tableName: string, bucketSize: bigint, retry: RetryPolicy) {
+    this.client = client;
+    this.tableName = tableName;
+    this.bucketSize = bucketSize;
+    this.retry = retry;
+  }
+
+  /** Runs `fn` with bounded retries of transient errors; the raw error is rethrown. */
+  retrying<T>(fn: () => Promise<T>, idempotent = true): Promise<T> {
+    return withRetry(fn, {
+      idempotent,
+      policy: this.retry,
+      onRetry: () => {
+        this.retries++;
+      },
+    });
+  }
+
+  /** Runs `fn` with retries and maps a final failure to a contract error. */
+  async call<T>(operation: string, fn: () => Promise<T>, idempotent = true, streamId?: string): Promise<T> {
+    try {
+      return await this.retrying(fn, idempotent);
+    } catch (err) {
+      throw mapError(err, operation, streamId);
+    }
+  }
+}

@@ -1,0 +1,295 @@
+import { type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AppendOptions,
+  type AppendResult,
+  type Capabilities,
+  type EventStore,
+  InvalidArgumentError,
+  type NewEvent,
+  prepareAppend,
+  prepareReadAll,
+  prepareReadStream,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  StoreClosedError,
+  validateStreamId,
+} from '../../contract/index.js';
+import { appendEvents } from './append.js';
+import { GroupCommitter } from './committer.js';
+import { StoreContext } from './context.js';
+import {
+  DEFAULT_LOG_BUCKET_SIZE,
+  MAX_APPEND_BYTES,
+  MAX_EVENT_BYTES,
+  MAX_EVENTS_PER_APPEND,
+  pad,
+  STREAM_PREFIX,
+  streamIdOf,
+  toRecorded,
+  VERSION_PREFIX,
+} from './items.js';
+import { PositionAllocator } from './positions.js';
+import { readLog } from './read-all.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { StreamHeads } from './stream-heads.js';
+import { ensureTable, validateTableName } from './table.js';
+
+export interface DynamoDBEventStoreOptions {
+  /** The client to use. The caller owns it: `close()` leaves it open. */
+  client: DynamoDBClient;
+  /** The table; 3 to 255 of `a-z A-Z 0-9 _ - .`. */
+  tableName: string;
+  /** Create the table on first use when it does not exist, and wait until it is ACTIVE. Defaults to true. */
+  autoCreate?: boolean;
+  /**
+   * How long a position handed out but never committed (a crashed writer) may hold readers back before a reader
+   * fills it. Defaults to 5,000 ms. A writer slower than this loses its positions and retries with new ones.
+   */
+  holeTimeoutMs?: number;
+  /** How long one readAll call waits for an open hole before it ends early. Defaults to 250 ms. */
+  holeWaitMs?: number;
+  /** Most recent events per stream among which an 'any'/'stream_exists' retry is recognised. Defaults to 20. */
+  idempotencyWindow?: number;
+  /**
+   * How many transactions one store may have in flight. Appends that arrive meanwhile are committed together in
+   * the next one (one per stream). Defaults to 1: a single committer gathers the largest groups.
+   */
+  maxConcurrentCommits?: number;
+  /** Bounded retries of throttling, transaction conflicts and transient errors. */
+  retry?: Partial<RetryPolicy>;
+  /** @internal Positions per log bucket. Fixed for a table's whole life; only tests change it. */
+  logBucketSize?: bigint;
+}
+
+const OPTION_KEYS = [
+  'client',
+  'tableName',
+  'autoCreate',
+  'holeTimeoutMs',
+  'holeWaitMs',
+  'idempotencyWindow',
+  'retry',
+  'maxConcurrentCommits',
+  'logBucketSize',
+];
+
+function nonNegativeInt(value: unknown, name: string, fallback: number, max = 3_600_000): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > max) {
+    throw new InvalidArgumentError(`${name} must be an integer from 0 to ${max}`, { argument: name });
+  }
+  return value;
+}
+
+/**
+ * The DynamoDB adapter. Events live one per item under their stream's partition; a position counter, claims and
+ * the `log` index give the global order without any item that every append must update under a condition. See
+ * docs/dynamodb.md for the design and its costs.
+ */
+export class DynamoDBEventStore implements EventStore {
+  readonly capabilities: Capabilities;
+  readonly #ctx: StoreContext;
+  readonly #allocator: PositionAllocator;
+  readonly #committer: GroupCommitter;
+  readonly #ownsClient: boolean;
+  readonly #autoCreate: boolean;
+  readonly #holeTimeoutMs: number;
+  readonly #holeWaitMs: number;
+  readonly #window: number;
+  readonly #holes = new Map<bigint, number>();
+  readonly #heads: StreamHeads;
+  #ready: Promise<void> | undefined;
+  #closed = false;
+
+  /** @internal Use `createDynamoDBEventStore` or `createEventStore('dynamodb://…')`. */
+  constructor(options: DynamoDBEventStoreOptions, ownsClient = false) {
+    for (const key of Object.keys(options)) {
+      if (!OPTION_KEYS.includes(key)) {
+        throw new InvalidArgumentError(`Unknown option '${key}'; known options: ${OPTION_KEYS.join(', ')}`, {
+          argument: `options.${key}`,
+        });
+      }
+    }
+    const client = options.client;
+    if (typeof client !== 'object' || client === null || typeof client.send !== 'function') {
+      throw new InvalidArgumentError('options.client must be a DynamoDBClient', {
+        argument: 'options.client',
+      });
+    }
+    if (options.autoCreate !== undefined && typeof options.autoCreate !== 'boolean') {
+      throw new InvalidArgumentError('options.autoCreate must be a boolean', {
+        argument: 'options.autoCreate',
+      });
+    }
+    const bucketSize = options.logBucketSize ?? DEFAULT_LOG_BUCKET_SIZE;
+    if (typeof bucketSize !== 'bigint' || bucketSize < 1n) {
+      throw new InvalidArgumentError('options.logBucketSize must be a positive bigint', {
+        argument: 'options.logBucketSize',
+      });
+    }
+    const retry = { ...DEFAULT_RETRY, ...options.retry };
+    nonNegativeInt(retry.maxAttempts, 'options.retry.maxAttempts', 1, 100);
+    this.#ctx = new StoreContext(client, validateTableName(options.tableName), bucketSize, retry);
+    this.#allocator = new PositionAllocator(this.#ctx);
+    this.#committer = new GroupCommitter(
+      this.#ctx,
+      this.#allocator,
+      nonNegativeInt(options.maxConcurrentCommits, 'options.maxConcurrentCommits', 1, 64) || 1,
+    );
+    this.#ownsClient = ownsClient;
+    this.#autoCreate = options.autoCreate ?? true;
+    this.#holeTimeoutMs = nonNegativeInt(options.holeTimeoutMs, 'options.holeTimeoutMs', 5_000);
+    this.#holeWaitMs = nonNegativeInt(options.holeWaitMs, 'options.holeWaitMs', 250);
+    this.#window = nonNegativeInt(options.idempotencyWindow, 'options.idempotencyWindow', 20, 1_000);
+    if (this.#window < 1) {
+      throw new InvalidArgumentError('options.idempotencyWindow must be at least 1', {
+        argument: 'options.idempotencyWindow',
+      });
+    }
+    this.#heads = new StreamHeads(10_000, this.#window);
+    this.capabilities = Object.freeze({
+      maxEventsPerAppend: MAX_EVENTS_PER_APPEND,
+      maxEventBytes: MAX_EVENT_BYTES,
+      maxAppendBytes: MAX_APPEND_BYTES,
+      idempotencyWindow: this.#window,
+    });
+  }
+
+  /** @internal Counters for tests and the benchmark. */
+  get stats(): { retries: number; counterRequests: number; commits: number } {
+    return {
+      retries: this.#ctx.retries,
+      counterRequests: this.#allocator.requests,
+      commits: this.#committer.commits,
+    };
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreClosedError();
+  }
+
+  async #ensureReady(): Promise<void> {
+    this.#assertOpen();
+    if (!this.#autoCreate) return;
+    this.#ready ??= ensureTable(this.#ctx.client, this.#ctx.tableName).catch((err: unknown) => {
+      this.#ready = undefined;
+      throw err;
+    });
+    await this.#ready;
+  }
+
+  async append(
+    streamId: string,
+    events: readonly NewEvent[],
+    options?: AppendOptions,
+  ): Promise<AppendResult> {
+    this.#assertOpen();
+    const prepared = prepareAppend(streamId, events, options, this.capabilities);
+    await this.#ensureReady();
+    return appendEvents(
+      { ctx: this.#ctx, committer: this.#committer, heads: this.#heads, idempotencyWindow: this.#window },
+      prepared,
+    );
+  }
+
+  async *readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
+    this.#assertOpen();
+    const { direction, fromVersion, maxCount } = prepareReadStream(streamId, options);
+    if (maxCount === 0) return;
+    await this.#ensureReady();
+    const forwards = direction === 'forwards';
+    const from = forwards ? Math.max(fromVersion ?? 1, 1) : 1;
+    const to = forwards ? Number.MAX_SAFE_INTEGER : (fromVersion ?? Number.MAX_SAFE_INTEGER);
+    if (to < 1) return;
+    const ctx = this.#ctx;
+    let yielded = 0;
+    let startKey: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
+    do {
+      const remaining = maxCount - yielded;
+      const out = await ctx.call(
+        'Query (stream)',
+        () =>
+          ctx.client.send(
+            new QueryCommand({
+              TableName: ctx.tableName,
+              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+              ExpressionAttributeValues: {
+                ':pk': { S: STREAM_PREFIX + streamId },
+                ':from': { S: VERSION_PREFIX + pad(from) },
+                ':to': { S: VERSION_PREFIX + pad(to) },
+              },
+              ScanIndexForward: forwards,
+              ConsistentRead: true,
+              ExclusiveStartKey: startKey,
+              Limit: Number.isFinite(remaining) ? Math.min(remaining, 1000) : 1000,
+            }),
+          ),
+        true,
+        streamId,
+      );
+      for (const item of out.Items ?? []) {
+        this.#assertOpen();
+        yield toRecorded(item);
+        if (++yielded >= maxCount) return;
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  async *readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
+    this.#assertOpen();
+    const { after, maxCount, eventTypes, streamPrefix } = prepareReadAll(options);
+    if (maxCount === 0) return;
+    await this.#ensureReady();
+    const types = eventTypes ? new Set(eventTypes) : undefined;
+    const filtered = types !== undefined || streamPrefix !== undefined;
+    let yielded = 0;
+    const log = readLog(this.#ctx, {
+      after,
+      pageSize: !filtered && Number.isFinite(maxCount) ? Math.min(Math.max(maxCount, 1), 1000) : 1000,
+      holeTimeoutMs: this.#holeTimeoutMs,
+      holeWaitMs: this.#holeWaitMs,
+      holes: this.#holes,
+    });
+    for await (const item of log) {
+      this.#assertOpen();
+      if (types && !types.has(item.t!.S!)) continue;
+      if (streamPrefix !== undefined && !streamIdOf(item).startsWith(streamPrefix)) continue;
+      yield toRecorded(item);
+      if (++yielded >= maxCount) return;
+    }
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    this.#assertOpen();
+    const id = validateStreamId(streamId);
+    await this.#ensureReady();
+    const ctx = this.#ctx;
+    const out = await ctx.call(
+      'Query (stream version)',
+      () =>
+        ctx.client.send(
+          new QueryCommand({
+            TableName: ctx.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
+            ExpressionAttributeValues: { ':pk': { S: STREAM_PREFIX + id }, ':v': { S: VERSION_PREFIX } },
+            ProjectionExpression: 'v',
+            ScanIndexForward: false,
+            Limit: 1,
+            ConsistentRead: true,
+          }),
+        ),
+      true,
+      id,
+    );
+    const v = out.Items?.[0]?.v?.N;
+    return v === undefined ? 0 : Number(v);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#ownsClient) this.#ctx.client.destroy();
+  }
+}

@@ -1,0 +1,146 @@
+import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import type { StoreContext } from './context.js';
+import { COUNTER_KEY, type Item, LOG_INDEX, LOG_PREFIX } from './items.js';
+import { fillHole, findCoveringClaim } from './positions.js';
+import { sleep } from './retry.js';
+
+export interface LogReadOptions {
+  /** Exclusive. */
+  after: bigint;
+  /** Items per index query. */
+  pageSize: number;
+  /** How long a hole may stay open before a reader fills it. */
+  holeTimeoutMs: number;
+  /** How long one readAll call waits for a hole to close before it ends early. */
+  holeWaitMs: number;
+  /** Where the store remembers when it first saw each open hole. */
+  holes: Map<bigint, number>;
+}
+
+type HoleOutcome = { next: bigint } | 'wait' | 'stop';
+
+/**
+ * Yields event items in position order with no position skipped: after position p it yields p + 1 or, once p + 1
+ * is known to hold nothing (a filler covers it), the next position that does. Positions come from one counter, so
+ * every position up to the counter belongs to exactly one append; a position missing from the `log` index is
+ * either an event not indexed yet (its claim exists: wait), a failed append (a filler covers it: skip), or an
+ * append in flight or crashed (no claim: wait, and after `holeTimeoutMs` fill it). The walk never goes past a
+ * position it could not account for, so nothing can later appear behind it. It ends at the end of the log, or
+ * early when a hole stays open for `holeWaitMs`.
+ */
+export async function* readLog(ctx: StoreContext, options: LogReadOptions): AsyncGenerator<Item> {
+  let expected = options.after + 1n;
+  const waitUntil = Date.now() + options.holeWaitMs;
+  let pause = 2;
+  const wait = async (): Promise<boolean> => {
+    if (Date.now() >= waitUntil) return false;
+    await sleep(pause);
+    pause = Math.min(pause * 2, 50);
+    return true;
+  };
+
+  for (;;) {
+    const bucket = expected / ctx.bucketSize;
+    const page = await queryBucket(ctx, bucket, expected, options.pageSize);
+    let retry = false;
+    for (const item of page.items) {
+      const position = BigInt(item.p!.N!);
+      while (position > expected) {
+        const outcome = await resolveHole(ctx, expected, position, options);
+        if (outcome === 'stop') return;
+        if (outcome === 'wait') {
+          if (!(await wait())) return;
+          retry = true;
+          break;
+        }
+        expected = outcome.next;
+      }
+      if (retry) break;
+      if (position < expected) continue;
+      yield item;
+      expected = position + 1n;
+    }
+    if (retry || page.more) continue;
+    const bucketEnd = (bucket + 1n) * ctx.bucketSize;
+    if (expected >= bucketEnd) continue;
+    // Nothing more is visible in this bucket. Either the log ends here, or the next visible event is further on.
+    const next = await nextVisible(ctx, bucket + 1n, expected);
+    if (next === undefined) return;
+    const outcome = await resolveHole(ctx, expected, next, options);
+    if (outcome === 'stop') return;
+    if (outcome === 'wait') {
+      if (!(await wait())) return;
+      continue;
+    }
+    expected = outcome.next;
+  }
+}
+
+async function queryBucket(
+  ctx: StoreContext,
+  bucket: bigint,
+  from: bigint,
+  limit: number,
+): Promise<{ items: Item[]; more: boolean }> {
+  const out = await ctx.call('Query (log index)', () =>
+    ctx.client.send(
+      new QueryCommand({
+        TableName: ctx.tableName,
+        IndexName: LOG_INDEX,
+        KeyConditionExpression: 'lb = :b AND p >= :p',
+        ExpressionAttributeValues: {
+          ':b': { S: LOG_PREFIX + bucket.toString() },
+          ':p': { N: from.toString() },
+        },
+        Limit: limit,
+      }),
+    ),
+  );
+  return { items: out.Items ?? [], more: out.LastEvaluatedKey !== undefined };
+}
+
+/** The first visible position after `expected` in a later bucket, looking no further than the counter. */
+async function nextVisible(
+  ctx: StoreContext,
+  fromBucket: bigint,
+  expected: bigint,
+): Promise<bigint | undefined> {
+  const counter = await ctx.call('GetItem (position counter)', () =>
+    ctx.client.send(new GetItemCommand({ TableName: ctx.tableName, Key: COUNTER_KEY })),
+  );
+  const high = counter.Item?.h?.N === undefined ? 0n : BigInt(counter.Item.h.N);
+  if (expected > high) return undefined;
+  for (let bucket = fromBucket; bucket <= high / ctx.bucketSize; bucket++) {
+    const page = await queryBucket(ctx, bucket, bucket * ctx.bucketSize, 1);
+    const first = page.items[0];
+    if (first) return BigInt(first.p!.N!);
+  }
+  return undefined;
+}
+
+async function resolveHole(
+  ctx: StoreContext,
+  expected: bigint,
+  nextVisiblePosition: bigint,
+  options: LogReadOptions,
+): Promise<HoleOutcome> {
+  for (let filled = false; ; filled = true) {
+    const claim = await findCoveringClaim(ctx, expected);
+    if (claim?.kind === 'F') {
+      options.holes.delete(expected);
+      return { next: claim.first + BigInt(claim.count) };
+    }
+    // Committed, but the index has not caught up yet.
+    if (claim?.kind === 'E') return 'wait';
+    if (filled) return 'wait';
+    const now = Date.now();
+    const seen = options.holes.get(expected);
+    if (seen === undefined) {
+      if (options.holes.size > 10_000) options.holes.clear();
+      options.holes.set(expected, now);
+    }
+    if (now - (seen ?? now) < options.holeTimeoutMs) return 'wait';
+    await fillHole(ctx, expected, nextVisiblePosition - 1n);
+    options.holes.delete(expected);
+  }
+}

@@ -1,0 +1,50 @@
+/** What this store has seen of a stream's end: the last version, its position, and the ids just before it. */
+export interface StreamHead {
+  version: number;
+  position: bigint;
+  /** Ids of the events at versions `version - ids.length + 1 .. version`, oldest first. */
+  ids: string[];
+}
+
+/**
+ * Facts this store has seen about streams' ends, most recently used kept. Events are immutable and never deleted, so
+ * a fact never turns false; it can only fall behind the stream. The append uses it to skip work that a stale fact
+ * cannot make wrong: the in-transaction check that the base event exists before the new range (a fact proves it),
+ * and the read of the idempotency window before an 'any' append (if the stream moved on, the transaction fails and
+ * the append reads after all).
+ */
+export class StreamHeads {
+  readonly #map = new Map<string, StreamHead>();
+  readonly #capacity: number;
+  readonly #window: number;
+
+  constructor(capacity: number, window: number) {
+    this.#capacity = capacity;
+    this.#window = window;
+  }
+
+  get(streamId: string): StreamHead | undefined {
+    return this.#map.get(streamId);
+  }
+
+  /** True when the head's ids cover the whole idempotency window (or the whole stream, when shorter). */
+  coversWindow(head: StreamHead): boolean {
+    return head.ids.length >= Math.min(this.#window, head.version);
+  }
+
+  /** Records the stream's end at `version`; `ids` are the ids up to it, oldest first. */
+  record(streamId: string, version: number, position: bigint, ids: readonly string[]): void {
+    const old = this.#map.get(streamId);
+    if (old && old.version > version) return;
+    let known = ids.slice(-this.#window);
+    // Extend what was known when the new ids continue it.
+    if (old && old.version === version - ids.length && known.length < this.#window) {
+      known = [...old.ids, ...ids].slice(-this.#window);
+    } else if (old && old.version === version && old.ids.length > known.length) {
+      known = old.ids;
+    }
+    this.#map.delete(streamId);
+    this.#map.set(streamId, { version, position, ids: known });
+    if (this.#map.size > this.#capacity) this.#map.delete(this.#map.keys().next().value!);
+  }
+}
