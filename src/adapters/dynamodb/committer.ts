@@ -199,7 +199,7 @@ export class GroupCommitter {
           new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: commitId }),
         ),
       );
-      members.forEach((m, i) => m.resolve({ kind: 'committed', range: layout[i]!.range }));
+      for (const [i, m] of members.entries()) m.resolve({ kind: 'committed', range: layout[i]!.range });
       return [];
     } catch (err) {
       const cancelled = (err as { name?: string }).name === 'TransactionCanceledException';
@@ -216,7 +216,7 @@ export class GroupCommitter {
     const failed = (i: number) => i >= 0 && reasons[i]?.Code === 'ConditionalCheckFailed';
     if (failed(claimAt) && reasons[claimAt]!.Item?.g?.S === commitId) {
       // An earlier try of this very transaction committed and its answer was lost.
-      members.forEach((m, i) => m.resolve({ kind: 'committed', range: layout[i]!.range }));
+      for (const [i, m] of members.entries()) m.resolve({ kind: 'committed', range: layout[i]!.range });
       return [];
     }
     // Nothing of this attempt was written: give its positions up, settle the members that failed, and commit
