@@ -9,6 +9,6 @@ export default defineConfig({
     // Two cores: two test files at a time. Backends are shared servers; files isolate by schema/table/prefix.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    reporters: ['default'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
