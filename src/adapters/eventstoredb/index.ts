@@ -71,6 +71,7 @@ export async function openFromUrl(
       argument: 'url',
     });
   }
+  assertKnownClientParams(url);
   let client: EventStoreDBClient;
   try {
     client = EventStoreDBClient.connectionString(`${scheme}:${url.href.slice(url.protocol.length)}`);
@@ -82,4 +83,40 @@ export async function openFromUrl(
     });
   }
   return new EventStoreDBEventStore(client, opts, true);
+}
+
+/** The connection-string settings the client understands, compared as it does (case, `-` and `_` ignored). */
+const CLIENT_SETTINGS = [
+  'tls',
+  // Not tlsVerifyCert: this client ignores it, and its warning about it prints the whole connection string.
+  'tlsCAFile',
+  'userCertFile',
+  'userKeyFile',
+  'connectionName',
+  'maxDiscoverAttempts',
+  'discoveryInterval',
+  'gossipTimeout',
+  'nodePreference',
+  'defaultDeadline',
+  'throwOnAppendFailure',
+  'keepAliveInterval',
+  'keepAliveTimeout',
+];
+const flat = (key: string) => key.trim().toLowerCase().replace(/[_-]/g, '');
+const KNOWN_SETTINGS = new Set(CLIENT_SETTINGS.map(flat));
+
+/**
+ * Rejects an unknown setting before the client sees it: the client would only warn, and its warning prints the
+ * whole connection string, password included. `tlsVerifyCert` is refused for the same reason (the client does not
+ * support it; pass `tlsCAFile`).
+ */
+function assertKnownClientParams(url: URL): void {
+  for (const key of url.searchParams.keys()) {
+    if (!KNOWN_SETTINGS.has(flat(key))) {
+      throw new InvalidArgumentError(
+        `Unknown URL parameter '${key}' for ${url.protocol}; known: ${CLIENT_SETTINGS.join(', ')}`,
+        { argument: 'url' },
+      );
+    }
+  }
 }

@@ -57,6 +57,27 @@ describe('eventstoredb adapter: errors', () => {
     expect((err as Error).cause).toMatchObject({ type: 'deadline-exceeded' });
   });
 
+  it('refuses unknown URL settings before the client can print the connection string', async () => {
+    const printed: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => {
+      printed.push(args.map(String).join(' '));
+    };
+    try {
+      for (const query of ['bogus=1', 'tlsVerifyCert=false', 'tls=false&defualtDeadline=10']) {
+        const url = `esdb://admin:s3cret-pw@127.0.0.1:1?${query}`;
+        const err = (await createEventStore(url).catch((e: unknown) => e)) as Error;
+        expect(err).toMatchObject({ code: 'INVALID_ARGUMENT' });
+        expect(`${err.message} ${err.stack}`).not.toContain('s3cret-pw');
+      }
+      const ok = await createEventStore('esdb://127.0.0.1:1?TLS=false&default-deadline=1000');
+      await ok.close();
+    } finally {
+      console.warn = warn;
+    }
+    expect(printed).toEqual([]);
+  });
+
   it('maps an unreachable server to UNAVAILABLE, without the connection string in the message', async () => {
     const down = await createEventStore('esdb://admin:s3cret@127.0.0.1:1?tls=false&defaultDeadline=2000');
     try {
