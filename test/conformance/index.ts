@@ -3,6 +3,7 @@ import { appendTests } from './append.js';
 import { badInputTests } from './bad-input.js';
 import { concurrencyTests } from './concurrency.js';
 import { idempotencyTests } from './idempotency.js';
+import { modelTests } from './model.js';
 import { readAllTests } from './read-all.js';
 import { readStreamTests } from './read-stream.js';
 import type { ConformanceTarget } from './support.js';
@@ -27,5 +28,6 @@ export function describeEventStoreConformance(target: ConformanceTarget): void {
     concurrencyTests(target);
     idempotencyTests(target);
     badInputTests(target);
+    modelTests(target);
   });
 }
