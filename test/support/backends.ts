@@ -24,6 +24,12 @@ declare module 'vitest' {
     esdbRealUrl: string;
     /** A PostgreSQL server URL (no schema): EVENTSTORE_TEST_POSTGRES_URL, or an embedded server the rig started. */
     postgresUrl: string;
+    /**
+     * A second embedded server for the conformance suite alone. readAll's no-skip horizon is the oldest transaction
+     * on the whole server, so the adapter tests that hold transactions open on purpose would otherwise hold back
+     * the suite's readAll tests running beside them. The same as postgresUrl when EVENTSTORE_TEST_POSTGRES_URL is set.
+     */
+    postgresConformanceUrl: string;
     /** The DynamoDB endpoint (DynamoDB Local), or `unavailable:<why>`. */
     dynamodbEndpoint: string;
   }
@@ -34,5 +40,9 @@ export const backends: Backend[] = [
   { key: 'esdbRealUrl', start: realEsdbBackend },
   // Durability is off for speed: the tests check behaviour, not crash safety.
   { key: 'postgresUrl', start: () => startPostgres({ settings: { fsync: 'off', max_connections: '300' } }) },
+  {
+    key: 'postgresConformanceUrl',
+    start: () => startPostgres({ settings: { fsync: 'off', max_connections: '100' } }),
+  },
   { key: 'dynamodbEndpoint', start: startDynamoDBLocal },
 ];

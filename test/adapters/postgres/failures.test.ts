@@ -1,28 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
-import type pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  createPostgresEventStore,
-  mapError,
-  type PostgresEventStore,
-} from '../../../src/adapters/postgres/index.js';
+import { expect, it } from 'vitest';
+import { createPostgresEventStore, mapError } from '../../../src/adapters/postgres/index.js';
 import { createEventStore, type NewEvent } from '../../../src/index.js';
-import { serverUrl, testPool, uniqueSchema } from './support.js';
+import { serverUrl, uniqueSchema, useServerStore } from './support.js';
 
-const schema = uniqueSchema('failures');
-let pool: pg.Pool;
-let store: PostgresEventStore;
-
-beforeAll(async () => {
-  pool = testPool(6);
-  store = await createPostgresEventStore(pool, { schema });
-});
-
-afterAll(async () => {
-  await store.close();
-  await pool.end();
-});
+const fixture = useServerStore('failures');
 
 function batch(n: number): NewEvent[] {
   return Array.from({ length: n }, (_, i) => ({ type: 'Batched', data: { i }, id: randomUUID() }));
@@ -37,8 +20,8 @@ async function caught(p: Promise<unknown>): Promise<unknown> {
 }
 
 async function countRows(streamId: string): Promise<number> {
-  const { rows } = await pool.query(
-    `SELECT count(*)::int AS n FROM "${schema}".events WHERE stream_id = $1`,
+  const { rows } = await fixture.pool.query(
+    `SELECT count(*)::int AS n FROM "${fixture.schema}".events WHERE stream_id = $1`,
     [streamId],
   );
   return rows[0].n;
@@ -46,19 +29,19 @@ async function countRows(streamId: string): Promise<number> {
 
 it('pg_terminate_backend in the middle of an append leaves nothing written, and a retry with the same ids is idempotent', async () => {
   const id = `terminated-${randomUUID()}`;
-  await store.append(id, batch(1));
+  await fixture.store.append(id, batch(1));
   const events = batch(100);
 
   // An uncommitted row at version 50 makes the append wait inside its INSERT: by then it has moved the stream
   // row on and inserted versions 2..49, all uncommitted, when its connection is killed.
-  const blocker = await pool.connect();
+  const blocker = await fixture.pool.connect();
   await blocker.query('BEGIN');
   await blocker.query(
-    `INSERT INTO "${schema}".events (global_position, stream_id, version, id, stream_type, event_type, event_data, metadata)
+    `INSERT INTO "${fixture.schema}".events (global_position, stream_id, version, id, stream_type, event_type, event_data, metadata)
      VALUES (1, $1, 50, $2, 'terminated', 'Blocker', '{}', '{}')`,
     [id, randomUUID()],
   );
-  const append = store.append(id, events, { expectedVersion: 1 });
+  const append = fixture.store.append(id, events, { expectedVersion: 1 });
   const outcome = append.then(
     () => 'resolved',
     (err: unknown) => err,
@@ -66,24 +49,24 @@ it('pg_terminate_backend in the middle of an append leaves nothing written, and 
   let pid: number | undefined;
   try {
     for (let tries = 0; pid === undefined && tries < 200; tries++) {
-      const { rows } = await pool.query(
+      const { rows } = await fixture.pool.query(
         `SELECT pid FROM pg_stat_activity
           WHERE wait_event_type = 'Lock' AND query LIKE $1 AND pid <> pg_backend_pid()`,
-        [`%"${schema}".append_events%`],
+        [`%"${fixture.schema}".append_events%`],
       );
       pid = rows[0]?.pid;
       if (pid === undefined) await new Promise((r) => setTimeout(r, 25));
     }
     expect(pid).toBeDefined();
     // It waits for the blocker's transaction, holding write locks on both tables.
-    const { rows: locks } = await pool.query(
+    const { rows: locks } = await fixture.pool.query(
       `SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
         WHERE l.pid = $1 AND l.mode = 'RowExclusiveLock' AND l.granted AND c.relname IN ('events', 'streams')
         ORDER BY 1`,
       [pid],
     );
     expect(locks.map((r) => r.relname)).toEqual(['events', 'streams']);
-    await pool.query('SELECT pg_terminate_backend($1)', [pid]);
+    await fixture.pool.query('SELECT pg_terminate_backend($1)', [pid]);
     const err = await outcome;
     expect(err).toMatchObject({ code: 'UNAVAILABLE', streamId: id });
     expect((err as Error).cause).toMatchObject({ code: '57P01' });
@@ -93,23 +76,23 @@ it('pg_terminate_backend in the middle of an append leaves nothing written, and 
   }
 
   expect(await countRows(id)).toBe(1);
-  expect(await store.streamVersion(id)).toBe(1);
-  const retried = await store.append(id, events, { expectedVersion: 1 });
+  expect(await fixture.store.streamVersion(id)).toBe(1);
+  const retried = await fixture.store.append(id, events, { expectedVersion: 1 });
   expect(retried.nextExpectedVersion).toBe(101);
-  expect(await store.append(id, events, { expectedVersion: 1 })).toEqual(retried);
-  expect(await store.append(id, events)).toEqual(retried);
+  expect(await fixture.store.append(id, events, { expectedVersion: 1 })).toEqual(retried);
+  expect(await fixture.store.append(id, events)).toEqual(retried);
   expect(await countRows(id)).toBe(101);
 });
 
 it('maps a unique violation, a serialization failure and a deadlock during an append to WRONG_EXPECTED_VERSION, keeping the cause', async () => {
-  const table = `"${schema}".conflicts_${randomUUID().slice(0, 8)}`;
-  await pool.query(`CREATE TABLE ${table} (k int PRIMARY KEY, v int)`);
-  await pool.query(`INSERT INTO ${table} VALUES (1, 0), (2, 0)`);
+  const table = `"${fixture.schema}".conflicts_${randomUUID().slice(0, 8)}`;
+  await fixture.pool.query(`CREATE TABLE ${table} (k int PRIMARY KEY, v int)`);
+  await fixture.pool.query(`INSERT INTO ${table} VALUES (1, 0), (2, 0)`);
   const ctx = { operation: 'append' as const, streamId: 's-1', expectedVersion: 3 };
 
-  const unique = await caught(pool.query(`INSERT INTO ${table} VALUES (1, 1)`));
-  const a = await pool.connect();
-  const b = await pool.connect();
+  const unique = await caught(fixture.pool.query(`INSERT INTO ${table} VALUES (1, 1)`));
+  const a = await fixture.pool.connect();
+  const b = await fixture.pool.connect();
   try {
     await a.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
     await a.query(`SELECT * FROM ${table}`);
@@ -151,8 +134,8 @@ it('maps a unique violation, a serialization failure and a deadlock during an ap
   }
 });
 
-it('maps a statement timeout to TIMEOUT and a missing schema to BACKEND_ERROR that says how to create it', async () => {
-  const client = await pool.connect();
+it('maps a statement timeout to TIMEOUT and a missing fixture.schema to BACKEND_ERROR that says how to create it', async () => {
+  const client = await fixture.pool.connect();
   try {
     await client.query("SET statement_timeout = '50ms'");
     const timeout = await caught(client.query('SELECT pg_sleep(2)'));
@@ -161,7 +144,10 @@ it('maps a statement timeout to TIMEOUT and a missing schema to BACKEND_ERROR th
     await client.query('RESET statement_timeout');
     client.release();
   }
-  const bare = await createPostgresEventStore(pool, { schema: uniqueSchema('missing'), autoCreate: false });
+  const bare = await createPostgresEventStore(fixture.pool, {
+    schema: uniqueSchema('missing'),
+    autoCreate: false,
+  });
   const err = await caught(bare.append('s-1', batch(1)));
   expect(err).toMatchObject({ code: 'BACKEND_ERROR' });
   expect((err as Error).message).toMatch(/autoCreate/);
@@ -170,7 +156,7 @@ it('maps a statement timeout to TIMEOUT and a missing schema to BACKEND_ERROR th
 
 it('reports a wrong password as UNAVAILABLE without the password or the URL anywhere in the error', async () => {
   const secret = `s3cret-${randomUUID()}`;
-  const url = new URL(serverUrl(schema));
+  const url = new URL(serverUrl(fixture.schema));
   url.password = secret;
   const err = await caught(createEventStore(url.toString()));
   expect(err).toMatchObject({ code: 'UNAVAILABLE' });
