@@ -152,7 +152,6 @@ export function prepareEvent(event: unknown, index: number): PreparedEvent {
   const { type, data, metadata, id } = event as Record<string, unknown>;
   if (typeof type !== 'string') invalid(`${at}.type must be a string, got ${describe(type)}`, `${at}.type`);
   if (type.length === 0) invalid(`${at}.type must not be empty`, `${at}.type`);
-  if (type.length > MAX_STREAM_ID_LENGTH) invalid(`${at}.type is longer than 255 characters`, `${at}.type`);
   if (CONTROL.test(type)) invalid(`${at}.type must not contain control characters`, `${at}.type`);
   if (!('data' in event) || data === undefined) invalid(`${at}.data is required`, `${at}.data`);
   assertJson(data, `${at}.data`);

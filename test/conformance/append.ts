@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { type ConformanceTarget, event, events, readStream, streamId, useStore } from './support.js';
+import { type ConformanceTarget, collect, event, events, readStream, streamId, useStore } from './support.js';
 
 export function appendTests(target: ConformanceTarget): void {
   describe('append', () => {
@@ -182,6 +182,21 @@ export function appendTests(target: ConformanceTarget): void {
       const [e] = await readStream(h.store, id);
       expect((e!.data as string).length).toBe(payload.length);
       expect(e!.data).toBe(payload);
+    });
+
+    it('accepts long and unusual event types, and filters on them exactly', async () => {
+      const id = streamId();
+      const types = [`Long${'x'.repeat(1000)}`, 'with space/and#hash', 'ünïcödé-日本-🎉', 'a.b:c$d'];
+      await h.store.append(
+        id,
+        types.map((type) => ({ type, data: { type } })),
+      );
+      const read = await readStream(h.store, id);
+      expect(read.map((e) => e.type)).toEqual(types);
+      for (const type of types) {
+        const found = await collect(h.store.readAll({ filter: { eventTypes: [type], streamPrefix: id } }));
+        expect(found.map((e) => e.type)).toEqual([type]);
+      }
     });
 
     it('accepts unusual but valid stream ids and keeps them apart', async () => {
