@@ -27,10 +27,18 @@ export function assertKnownOptions(options: Record<string, unknown>, allowed: re
   }
 }
 
-/** Throws INVALID_ARGUMENT for a query parameter outside `allowed`. Never echoes the parameter's value. */
-export function assertKnownParams(url: URL, allowed: readonly string[]): void {
+/**
+ * Throws INVALID_ARGUMENT for a query parameter outside `allowed`. Never echoes the parameter's value.
+ * `normalize` compares keys the way the backend's client does (e.g. ignoring case).
+ */
+export function assertKnownParams(
+  url: URL,
+  allowed: readonly string[],
+  normalize: (key: string) => string = (key) => key,
+): void {
+  const known = new Set(allowed.map(normalize));
   for (const key of url.searchParams.keys()) {
-    if (!allowed.includes(key)) {
+    if (!known.has(normalize(key))) {
       throw new InvalidArgumentError(
         `Unknown URL parameter '${key}' for ${url.protocol}; known: ${allowed.join(', ') || 'none'}`,
         { argument: 'url' },

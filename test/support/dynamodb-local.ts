@@ -1,22 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { StartedBackend } from './backends.js';
+import { freePort } from './free-port.js';
 
 /** The environment variable that points the tests at a running DynamoDB (Local) instead of starting one. */
 export const DYNAMODB_ENDPOINT_ENV = 'EVENTSTORE_TEST_DYNAMODB_ENDPOINT';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
-  });
-}
 
 function hasJava(): boolean {
   try {

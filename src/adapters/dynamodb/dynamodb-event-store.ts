@@ -15,6 +15,7 @@ import {
   StoreClosedError,
   validateStreamId,
 } from '../../contract/index.js';
+import { assertKnownOptions } from '../../url-options.js';
 import { appendEvents } from './append.js';
 import { GroupCommitter } from './committer.js';
 import { StoreContext } from './context.js';
@@ -104,22 +105,11 @@ export class DynamoDBEventStore implements EventStore {
 
   /** @internal Use `createDynamoDBEventStore` or `createEventStore('dynamodb://…')`. */
   constructor(options: DynamoDBEventStoreOptions, ownsClient = false) {
-    for (const key of Object.keys(options)) {
-      if (!OPTION_KEYS.includes(key)) {
-        throw new InvalidArgumentError(`Unknown option '${key}'; known options: ${OPTION_KEYS.join(', ')}`, {
-          argument: `options.${key}`,
-        });
-      }
-    }
+    assertKnownOptions(options as unknown as Record<string, unknown>, OPTION_KEYS);
     const client = options.client;
     if (typeof client !== 'object' || client === null || typeof client.send !== 'function') {
       throw new InvalidArgumentError('options.client must be a DynamoDBClient', {
         argument: 'options.client',
-      });
-    }
-    if (options.autoCreate !== undefined && typeof options.autoCreate !== 'boolean') {
-      throw new InvalidArgumentError('options.autoCreate must be a boolean', {
-        argument: 'options.autoCreate',
       });
     }
     const bucketSize = options.logBucketSize ?? DEFAULT_LOG_BUCKET_SIZE;

@@ -1,6 +1,6 @@
 import { EventStoreDBClient } from '@eventstore/db-client';
 import { InvalidArgumentError } from '../../contract/index.js';
-import { assertKnownOptions } from '../../url-options.js';
+import { assertKnownOptions, assertKnownParams } from '../../url-options.js';
 import { EventStoreDBEventStore, type EventStoreDBEventStoreOptions } from './eventstoredb-event-store.js';
 
 export {
@@ -71,7 +71,9 @@ export async function openFromUrl(
       argument: 'url',
     });
   }
-  assertKnownClientParams(url);
+  // The client only warns about an unknown setting (or tlsVerifyCert=false), and its warning prints the whole
+  // connection string, password included: refuse them before it sees them.
+  assertKnownParams(url, CLIENT_SETTINGS, flat);
   let client: EventStoreDBClient;
   try {
     client = EventStoreDBClient.connectionString(`${scheme}:${url.href.slice(url.protocol.length)}`);
@@ -102,21 +104,5 @@ const CLIENT_SETTINGS = [
   'keepAliveInterval',
   'keepAliveTimeout',
 ];
+/** The client's own comparison of setting names: case, `-` and `_` ignored. */
 const flat = (key: string) => key.trim().toLowerCase().replace(/[_-]/g, '');
-const KNOWN_SETTINGS = new Set(CLIENT_SETTINGS.map(flat));
-
-/**
- * Rejects an unknown setting before the client sees it: the client would only warn, and its warning prints the
- * whole connection string, password included. `tlsVerifyCert` is refused for the same reason (the client does not
- * support it; pass `tlsCAFile`).
- */
-function assertKnownClientParams(url: URL): void {
-  for (const key of url.searchParams.keys()) {
-    if (!KNOWN_SETTINGS.has(flat(key))) {
-      throw new InvalidArgumentError(
-        `Unknown URL parameter '${key}' for ${url.protocol}; known: ${CLIENT_SETTINGS.join(', ')}`,
-        { argument: 'url' },
-      );
-    }
-  }
-}
