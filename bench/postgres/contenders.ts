@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { dumbo } from '@event-driven-io/dumbo';
 import { getPostgreSQLEventStore, readMessagesBatch } from '@event-driven-io/emmett-postgresql';
 import pg from 'pg';
-import { createPostgresEventStore } from '../../src/adapters/postgres/index.js';
+import {
+  createPostgresEventStore,
+  type PostgresEventStoreOptions,
+} from '../../src/adapters/postgres/index.js';
 import type { EventStore, JsonObject } from '../../src/index.js';
 
 /** One event as every contender writes it. */
@@ -35,13 +38,23 @@ export function benchEvent(i: number): BenchEvent {
   };
 }
 
-/** The kit's PostgreSQL store on its own pool (max 10 connections, like the others). */
-export async function kitContender(url: string): Promise<Contender> {
+/**
+ * The kit's PostgreSQL store on its own pool (max 10 connections, like the others), with its default group commit
+ * unless `groupCommit` says otherwise (the profile compares settings under their own names).
+ */
+export async function kitContender(
+  url: string,
+  groupCommit?: PostgresEventStoreOptions['groupCommit'],
+  name = 'eventstore-kit',
+): Promise<Contender> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   pool.on('error', () => {});
-  const store: EventStore = await createPostgresEventStore(pool, { schema: 'bench_kit' });
+  const store: EventStore = await createPostgresEventStore(pool, {
+    schema: 'bench_kit',
+    ...(groupCommit === undefined ? {} : { groupCommit }),
+  });
   return {
-    name: 'eventstore-kit',
+    name: name as Contender['name'],
     append: async (streamId, events) => {
       await store.append(streamId, events);
     },

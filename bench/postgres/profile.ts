@@ -96,6 +96,13 @@ try {
   const raw = await rawContender(url.toString());
   const contenders = [kit, raw];
   if (process.env.PROFILE_FN) contenders.push(...(await fnContenders(url.toString())));
+  // PROFILE_GROUP=1: the kit without group commit, and with other numbers of transactions in flight.
+  if (process.env.PROFILE_GROUP) {
+    contenders.push(await kitContender(url.toString(), false, 'kit, no group commit'));
+    for (const n of [1, 4]) {
+      contenders.push(await kitContender(url.toString(), { maxInFlight: n }, `kit, ${n} in flight`));
+    }
+  }
   for (const c of contenders) await measure(c);
   const rows: Record<string, unknown>[] = [];
   for (let r = 0; r < ROUNDS; r++) {

@@ -4,12 +4,17 @@ import { InvalidArgumentError } from '../../contract/index.js';
 import { assertKnownOptions, assertKnownParams } from '../../url-options.js';
 import { PgliteDriver, PgPoolDriver, type SqlDriver } from './driver.js';
 import { mapError } from './map-error.js';
-import { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store.js';
+import {
+  DEFAULT_MAX_IN_FLIGHT,
+  PostgresEventStore,
+  type PostgresEventStoreOptions,
+} from './postgres-event-store.js';
 import { migrate, validateSchemaName } from './schema.js';
 
 export type { SqlDriver, SqlExecutor, SqlTransaction } from './driver.js';
 export { mapError } from './map-error.js';
 export {
+  DEFAULT_MAX_IN_FLIGHT,
   POSTGRES_CAPABILITIES,
   PostgresEventStore,
   type PostgresEventStoreOptions,
@@ -18,11 +23,39 @@ export { migrate, ORDINAL_BITS, SCHEMA_VERSION, validateSchemaName } from './sch
 
 const DEFAULT_SCHEMA = 'eventstore';
 
-function checkOptions(options: PostgresEventStoreOptions): {
+interface CheckedOptions {
   schema: string;
   autoCreate: boolean;
   pageSize: number;
-} {
+  /** The group committer's transactions in flight; undefined: no group commit. */
+  maxInFlight: number | undefined;
+}
+
+function checkGroupCommit(value: unknown, defaultMaxInFlight: number): number | undefined {
+  if (value === undefined) return defaultMaxInFlight;
+  if (value === false) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError('groupCommit must be false or { maxInFlight }', {
+      argument: 'groupCommit',
+    });
+  }
+  assertKnownOptions(value as Record<string, unknown>, ['maxInFlight']);
+  const maxInFlight = (value as { maxInFlight?: unknown }).maxInFlight ?? defaultMaxInFlight;
+  if (
+    typeof maxInFlight !== 'number' ||
+    !Number.isSafeInteger(maxInFlight) ||
+    maxInFlight < 1 ||
+    maxInFlight > 1000
+  ) {
+    throw new InvalidArgumentError('groupCommit.maxInFlight must be an integer from 1 to 1000', {
+      argument: 'groupCommit.maxInFlight',
+    });
+  }
+  return maxInFlight;
+}
+
+/** `defaultMaxInFlight`: a pool runs several transactions at once; PGlite runs one at a time. */
+function checkOptions(options: PostgresEventStoreOptions, defaultMaxInFlight: number): CheckedOptions {
   const schema = validateSchemaName(options.schema ?? DEFAULT_SCHEMA);
   if (options.autoCreate !== undefined && typeof options.autoCreate !== 'boolean') {
     throw new InvalidArgumentError('autoCreate must be a boolean', { argument: 'autoCreate' });
@@ -31,11 +64,12 @@ function checkOptions(options: PostgresEventStoreOptions): {
   if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > 100_000) {
     throw new InvalidArgumentError('pageSize must be an integer from 1 to 100000', { argument: 'pageSize' });
   }
-  return { schema, autoCreate: options.autoCreate ?? true, pageSize };
+  const maxInFlight = checkGroupCommit(options.groupCommit, defaultMaxInFlight);
+  return { schema, autoCreate: options.autoCreate ?? true, pageSize, maxInFlight };
 }
 
-async function open(driver: SqlDriver, options: PostgresEventStoreOptions): Promise<PostgresEventStore> {
-  const { schema, autoCreate, pageSize } = checkOptions(options);
+async function open(driver: SqlDriver, checked: CheckedOptions): Promise<PostgresEventStore> {
+  const { schema, autoCreate, pageSize, maxInFlight } = checked;
   if (autoCreate) {
     try {
       await migrate(driver, schema);
@@ -44,7 +78,7 @@ async function open(driver: SqlDriver, options: PostgresEventStoreOptions): Prom
       throw mapError(err, { operation: 'migrate' });
     }
   }
-  return new PostgresEventStore(driver, schema, pageSize);
+  return new PostgresEventStore(driver, schema, pageSize, maxInFlight);
 }
 
 /**
@@ -59,8 +93,7 @@ export async function createPostgresEventStore(
   pool: Pool,
   options: PostgresEventStoreOptions = {},
 ): Promise<PostgresEventStore> {
-  checkOptions(options);
-  return open(new PgPoolDriver(pool, false), options);
+  return open(new PgPoolDriver(pool, false), checkOptions(options, DEFAULT_MAX_IN_FLIGHT));
 }
 
 /** A store on an existing PGlite instance, which the caller keeps and closes. Runs the same SQL as on a server. */
@@ -68,8 +101,7 @@ export async function createPgliteEventStore(
   db: PGliteInterface,
   options: PostgresEventStoreOptions = {},
 ): Promise<PostgresEventStore> {
-  checkOptions(options);
-  return open(new PgliteDriver(db, false), options);
+  return open(new PgliteDriver(db, false), checkOptions(options, 1));
 }
 
 const SERVER_PARAMS = ['schema', 'max', 'sslmode', 'application_name'];
@@ -147,7 +179,7 @@ export async function openFromUrl(url: URL, options: Record<string, unknown>): P
     } catch (err) {
       throw mapError(err, { operation: 'connect' });
     }
-    return open(new PgliteDriver(db, true), { schema, autoCreate });
+    return open(new PgliteDriver(db, true), checkOptions({ schema, autoCreate }, 1));
   }
   assertKnownParams(url, SERVER_PARAMS);
   const schema = validateSchemaName(url.searchParams.get('schema') ?? DEFAULT_SCHEMA);
@@ -157,5 +189,5 @@ export async function openFromUrl(url: URL, options: Record<string, unknown>): P
   // An idle connection that breaks (server restart, pg_terminate_backend) is dropped by the pool; without a
   // listener node would crash the process. Nothing is logged, so nothing can leak.
   pool.on('error', () => {});
-  return open(new PgPoolDriver(pool, true), { schema, autoCreate });
+  return open(new PgPoolDriver(pool, true), checkOptions({ schema, autoCreate }, DEFAULT_MAX_IN_FLIGHT));
 }

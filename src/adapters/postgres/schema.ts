@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../../contract/index.js';
-import { appendFunction } from './append-function.js';
+import { appendFunction, batchAppendFunctions } from './append-function.js';
 import type { SqlDriver } from './driver.js';
 
 export { ORDINAL_BITS } from './positions.js';
@@ -81,6 +81,11 @@ CREATE TABLE ${s}.subscription_checkpoints (
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 ${appendFunction(s, lockKey)}`,
+  },
+  {
+    version: 2,
+    name: 'append_events_batch: group commit of concurrent appends',
+    sql: (s, lockKey) => batchAppendFunctions(s, lockKey),
   },
 ];
 
