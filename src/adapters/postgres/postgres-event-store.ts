@@ -281,33 +281,24 @@ export class PostgresEventStore implements EventStore {
   async *readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
     this.#assertOpen();
     const { direction, fromVersion, maxCount } = prepareReadStream(streamId, options);
-    const ctx: ErrorContext = { operation: 'readStream', streamId };
     const forwards = direction === 'forwards';
-    let next: string | number = forwards ? Math.max(fromVersion ?? 1, 1) : (fromVersion ?? MAX_BIGINT);
-    let remaining = maxCount;
-    while (remaining > 0) {
-      const limit = Math.min(remaining, this.#pageSize);
-      const rows = await this.#query<EventRow>(
-        forwards ? 'forwards' : 'backwards',
-        [streamId, next, limit],
-        ctx,
-      );
-      for (const row of rows) {
-        this.#assertOpen();
-        yield toRecorded(row);
-      }
-      remaining -= rows.length;
-      if (rows.length < limit) return;
-      const last = Number(rows[rows.length - 1]!.version);
-      next = forwards ? last + 1 : last - 1;
-      if (next < 1) return;
-    }
+    const first: string | number = forwards ? Math.max(fromVersion ?? 1, 1) : (fromVersion ?? MAX_BIGINT);
+    yield* this.#pages(
+      forwards ? 'forwards' : 'backwards',
+      { operation: 'readStream', streamId },
+      maxCount,
+      first,
+      (version, limit) => [streamId, version, limit],
+      (row) => {
+        const next = Number(row.version) + (forwards ? 1 : -1);
+        return next < 1 ? undefined : next;
+      },
+    );
   }
 
   async *readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
     this.#assertOpen();
     const { after, maxCount, eventTypes, streamPrefix } = prepareReadAll(options);
-    const ctx: ErrorContext = { operation: 'readAll' };
     const key: StatementKey = eventTypes
       ? streamPrefix !== undefined
         ? 'allBoth'
@@ -318,19 +309,56 @@ export class PostgresEventStore implements EventStore {
     const filters: unknown[] = [];
     if (eventTypes) filters.push(eventTypes);
     if (streamPrefix !== undefined) filters.push(streamPrefix);
-    let cursor = after.toString();
+    yield* this.#pages(
+      key,
+      { operation: 'readAll' },
+      maxCount,
+      after.toString(),
+      (position, limit) => [position, limit, ...filters],
+      (row) => row.position,
+    );
+  }
+
+  /**
+   * Up to `maxCount` events of `key`, in keyset pages: `params(cursor, limit)` for each page, starting at `first`;
+   * `after(row)` is the next page's cursor (`undefined`: nothing follows). The next page's query goes out as soon as
+   * a page arrives, so the database works on it while the caller consumes this one: at most two pages are held.
+   */
+  async *#pages<C>(
+    key: StatementKey,
+    ctx: ErrorContext,
+    maxCount: number,
+    first: C,
+    params: (cursor: C, limit: number) => unknown[],
+    after: (row: EventRow) => C | undefined,
+  ): AsyncIterable<RecordedEvent> {
     let remaining = maxCount;
-    while (remaining > 0) {
-      const limit = Math.min(remaining, this.#pageSize);
-      const rows = await this.#query<EventRow>(key, [cursor, limit, ...filters], ctx);
+    let limit = Math.min(remaining, this.#pageSize);
+    let pending: Promise<EventRow[]> | undefined = this.#prefetch(key, params(first, limit), ctx);
+    while (pending !== undefined) {
+      const rows: EventRow[] = await pending;
+      pending = undefined;
+      remaining -= rows.length;
+      const cursor = rows.length === limit && remaining > 0 ? after(rows[rows.length - 1]!) : undefined;
+      if (cursor !== undefined) {
+        limit = Math.min(remaining, this.#pageSize);
+        pending = this.#prefetch(key, params(cursor, limit), ctx);
+      }
       for (const row of rows) {
         this.#assertOpen();
         yield toRecorded(row);
       }
-      remaining -= rows.length;
-      if (rows.length < limit) return;
-      cursor = rows[rows.length - 1]!.position;
     }
+  }
+
+  /**
+   * A page query whose failure is marked handled at once: it may fail while the caller is still on the page before,
+   * or never be awaited if the caller stops early. Awaiting it still throws.
+   */
+  #prefetch(key: StatementKey, params: unknown[], ctx: ErrorContext): Promise<EventRow[]> {
+    const rows = this.#query<EventRow>(key, params, ctx);
+    rows.catch(() => {});
+    return rows;
   }
 
   async streamVersion(streamId: string): Promise<number> {
