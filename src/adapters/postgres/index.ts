@@ -104,7 +104,23 @@ export async function createPgliteEventStore(
   return open(new PgliteDriver(db, false), checkOptions(options, 1));
 }
 
-const SERVER_PARAMS = ['schema', 'max', 'sslmode', 'application_name'];
+const SERVER_PARAMS = ['schema', 'max', 'sslmode', 'application_name', 'group_commit'];
+
+/** The `group_commit` URL parameter: `off`, or the group transactions in flight (checked with the options). */
+function groupCommitParam(url: URL): PostgresEventStoreOptions['groupCommit'] {
+  const value = url.searchParams.get('group_commit');
+  if (value === null) return undefined;
+  if (value === 'off') return false;
+  if (!/^[0-9]{1,4}$/.test(value)) {
+    throw new InvalidArgumentError(
+      "The group_commit URL parameter must be 'off' or an integer from 1 to 1000",
+      {
+        argument: 'url',
+      },
+    );
+  }
+  return { maxInFlight: Number(value) };
+}
 const SSL_MODES = ['disable', 'prefer', 'require', 'no-verify', 'verify-full'];
 
 /** Builds the pool's config from the URL's parts, so the connection string itself never reaches the driver. */
@@ -151,9 +167,10 @@ function poolConfig(url: URL): PoolConfig {
 /**
  * The URL layer (see `createEventStore`):
  * - `postgres://user:pass@host:port/db?schema=NAME` (or `postgresql://`): a pg Pool the store owns and closes.
- *   Parameters: `schema` (default `eventstore`), `max` (pool size), `sslmode`, `application_name`.
+ *   Parameters: `schema` (default `eventstore`), `max` (pool size), `sslmode`, `application_name`,
+ *   `group_commit` (`off`, or the group transactions in flight; default 1).
  * - `pglite:memory` and `pglite:./dir` (a persisted data directory): an embedded PGlite the store owns.
- *   Parameter: `schema`.
+ *   Parameters: `schema`, `group_commit`.
  *
  * Options: `autoCreate` (default true).
  */
@@ -161,8 +178,9 @@ export async function openFromUrl(url: URL, options: Record<string, unknown>): P
   assertKnownOptions(options, ['autoCreate']);
   const autoCreate = options.autoCreate as boolean | undefined;
   if (url.protocol === 'pglite:') {
-    assertKnownParams(url, ['schema']);
+    assertKnownParams(url, ['schema', 'group_commit']);
     const schema = validateSchemaName(url.searchParams.get('schema') ?? DEFAULT_SCHEMA);
+    const checked = checkOptions({ schema, autoCreate, groupCommit: groupCommitParam(url) }, 1);
     const where = decodeURIComponent(url.pathname);
     if (where === '' || url.host !== '') {
       throw new InvalidArgumentError(
@@ -179,15 +197,19 @@ export async function openFromUrl(url: URL, options: Record<string, unknown>): P
     } catch (err) {
       throw mapError(err, { operation: 'connect' });
     }
-    return open(new PgliteDriver(db, true), checkOptions({ schema, autoCreate }, 1));
+    return open(new PgliteDriver(db, true), checked);
   }
   assertKnownParams(url, SERVER_PARAMS);
   const schema = validateSchemaName(url.searchParams.get('schema') ?? DEFAULT_SCHEMA);
+  const checked = checkOptions(
+    { schema, autoCreate, groupCommit: groupCommitParam(url) },
+    DEFAULT_MAX_IN_FLIGHT,
+  );
   const config = poolConfig(url);
   const { default: pg } = await import('pg');
   const pool = new pg.Pool(config);
   // An idle connection that breaks (server restart, pg_terminate_backend) is dropped by the pool; without a
   // listener node would crash the process. Nothing is logged, so nothing can leak.
   pool.on('error', () => {});
-  return open(new PgPoolDriver(pool, true), checkOptions({ schema, autoCreate }, DEFAULT_MAX_IN_FLIGHT));
+  return open(new PgPoolDriver(pool, true), checked);
 }

@@ -7,8 +7,8 @@ import {
   ORDINAL_BITS,
   type PostgresEventStore,
 } from '../../../src/adapters/postgres/index.js';
-import type { NewEvent, RecordedEvent } from '../../../src/index.js';
-import { testPool, uniqueSchema, useServerStore } from './support.js';
+import { createEventStore, type NewEvent, type RecordedEvent } from '../../../src/index.js';
+import { serverUrl, testPool, uniqueSchema, useServerStore } from './support.js';
 
 const fixture = useServerStore('group');
 
