@@ -266,16 +266,16 @@ export class PostgresEventStore implements EventStore {
       [streams, expected, counts, members, ids, types, data, metadata],
       `${this.#names}_appendBatch`,
     );
-    const byMember = new Array<AppendRow>(group.length);
+    const byMember: Array<AppendRow | undefined> = Array.from({ length: group.length }, () => undefined);
     for (const row of rows) byMember[row.o_index - 1] = row;
-    if (rows.length !== group.length || byMember.includes(undefined as unknown as AppendRow)) {
+    if (rows.length !== group.length || !byMember.every((row) => row !== undefined)) {
       // Committed, but the answer cannot be matched to the appends: not a result to guess from.
       throw new EventStoreError(
         ErrorCodes.BACKEND_ERROR,
         'append_events_batch returned an unexpected result; the appends may have been written',
       );
     }
-    return byMember;
+    return byMember as AppendRow[];
   }
 
   async *readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
