@@ -188,3 +188,22 @@ it('opens postgresql:// URLs and persisted pglite:./dir stores', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+it('upgrades a schema of the previous release (version 1, no batch functions) and then groups appends', async () => {
+  const schema = uniqueSchema('upgrade');
+  const old = await createPostgresEventStore(pool, { schema, groupCommit: false });
+  await old.append('kept-1', [{ type: 'Kept', data: 1 }]);
+  await old.close();
+  // What a version-1 schema lacks.
+  await pool.query(`DROP FUNCTION "${schema}".append_events_batch; DROP FUNCTION "${schema}".append_events_locked;
+    DELETE FROM "${schema}".schema_migrations WHERE version > 1`);
+  const upgraded = await createPostgresEventStore(pool, { schema });
+  expect(await migrations(schema)).toEqual(expectedVersions);
+  const results = await Promise.all(
+    Array.from({ length: 5 }, (_, i) => upgraded.append(`kept-${i % 2}`, [{ type: 'Kept', data: i }])),
+  );
+  expect(upgraded.commitTransactions).toBeLessThan(5);
+  expect(results.map((r) => r.nextExpectedVersion).sort((a, b) => a - b)).toEqual([1, 2, 2, 3, 3]);
+  expect(await upgraded.streamVersion('kept-1')).toBe(3);
+  await upgraded.close();
+});
