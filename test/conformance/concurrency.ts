@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { isEventStoreError, type RecordedEvent } from '../../src/index.js';
+import { createMemoryEventStore } from '../../src/adapters/memory/index.js';
+import {
+  type AppendResult,
+  type EventStore,
+  type ExpectedVersion,
+  isEventStoreError,
+  type NewEvent,
+  type RecordedEvent,
+} from '../../src/index.js';
 import {
   type ConformanceTarget,
   collect,
@@ -129,6 +137,73 @@ export function concurrencyTests(target: ConformanceTarget): void {
       for (let s = 0; s < streams; s++) {
         const versions = seen.filter((e) => e.streamId === `${p}${s}`).map((e) => e.version);
         expect(versions).toEqual(Array.from({ length: appendsPerStream * 2 }, (_, k) => k + 1));
+      }
+    });
+
+    it('gives each of many appends sent at once, to different streams, the outcome it would have alone', async () => {
+      // An adapter may commit concurrent appends together (group commit); no append's outcome, conflict or retry
+      // may leak into another's. Each append has a stream of its own, set up alike here and in the reference.
+      type Case = {
+        setup: 'none' | 'two';
+        batch: (stored: NewEvent[]) => NewEvent[];
+        expected: ExpectedVersion;
+      };
+      const cases: Case[] = [
+        { setup: 'none', batch: () => events(1), expected: 'no_stream' },
+        { setup: 'none', batch: () => events(2), expected: 'stream_exists' },
+        { setup: 'none', batch: () => [], expected: 'any' },
+        { setup: 'none', batch: () => [], expected: 1 },
+        { setup: 'two', batch: () => events(1), expected: 2 },
+        { setup: 'two', batch: () => events(1), expected: 1 },
+        { setup: 'two', batch: (stored) => stored, expected: 'no_stream' },
+        { setup: 'two', batch: (stored) => stored, expected: 'any' },
+        { setup: 'two', batch: (stored) => [stored[0]!, ...events(1)], expected: 'any' },
+        { setup: 'two', batch: () => events(3), expected: 'any' },
+        { setup: 'two', batch: () => [], expected: 3 },
+        { setup: 'two', batch: (stored) => [stored[1]!], expected: 1 },
+        { setup: 'two', batch: (stored) => [stored[1]!], expected: 'stream_exists' },
+      ];
+      const reference: EventStore = createMemoryEventStore();
+      const runs = [0, 1, 2]
+        .flatMap(() => cases)
+        .map((c) => {
+          const stored = events(2);
+          return { ...c, id: streamId('alone'), stored, events: c.batch(stored) };
+        });
+      for (const r of runs) {
+        if (r.setup === 'two') {
+          await h.store.append(r.id, r.stored);
+          await reference.append(r.id, r.stored);
+        }
+      }
+      const outcome = (p: Promise<AppendResult>) =>
+        p.then(
+          (ok) => ({ next: ok.nextExpectedVersion, wrote: ok.lastPosition !== null }),
+          (err: unknown) => ({
+            code: (err as { code?: string }).code,
+            actual: (err as { actualVersion?: number }).actualVersion,
+          }),
+        );
+      // All at once, in a shuffled order.
+      const order = runs
+        .map((_, i) => i)
+        .sort((a, b) => ((a * 7919) % runs.length) - ((b * 7919) % runs.length));
+      const sent = new Array<Promise<unknown>>(runs.length);
+      for (const i of order) {
+        const r = runs[i]!;
+        sent[i] = outcome(h.store.append(r.id, r.events, { expectedVersion: r.expected }));
+      }
+      const got = await Promise.all(sent);
+      for (const [i, r] of runs.entries()) {
+        const alone = await outcome(reference.append(r.id, r.events, { expectedVersion: r.expected }));
+        expect({ case: i % cases.length, ...(got[i] as object) }).toEqual({
+          case: i % cases.length,
+          ...alone,
+        });
+        const strip = (e: RecordedEvent) => [e.id, e.version, e.type, e.data];
+        expect((await readStream(h.store, r.id)).map(strip)).toEqual(
+          (await collect(reference.readStream(r.id))).map(strip),
+        );
       }
     });
 
