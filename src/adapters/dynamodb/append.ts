@@ -24,14 +24,9 @@ export interface AppendDeps {
 const MAX_ROUNDS = 500;
 const ROUND_BACKOFF = { maxAttempts: MAX_ROUNDS, baseDelayMs: 2, maxDelayMs: 64 };
 
-/** The base event's existence and position need checking unless this store has already seen it (or later). */
-function needsBaseCheck(heads: StreamHeads, streamId: string, base: number): boolean {
-  return base > 0 && (heads.get(streamId)?.version ?? 0) < base;
-}
-
 /**
  * Appends per the contract. The events go in one TransactWriteItems (see GroupCommitter), each put under
- * `attribute_not_exists`, with a check of the base event unless this store has seen it. When a condition cancels
+ * `attribute_not_exists`, with a check of the base event unless this store has seen it before the positions. When a condition cancels
  * the commit, the stream is read and `decideAppend` says whether this was a retry (return the stored result), a
  * conflict (WRONG_EXPECTED_VERSION) or a race to try again at the new version.
  */
@@ -57,7 +52,7 @@ export async function appendEvents(deps: AppendDeps, append: PreparedAppend): Pr
     base = state.version;
   }
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const outcome = await deps.committer.commit(append, base, needsBaseCheck(heads, append.streamId, base));
+    const outcome = await deps.committer.commit(append, base);
     switch (outcome.kind) {
       case 'committed':
         heads.record(

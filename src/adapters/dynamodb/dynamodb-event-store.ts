@@ -102,6 +102,7 @@ export class DynamoDBEventStore implements EventStore {
   readonly #heads: StreamHeads;
   #ready: Promise<void> | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   /** @internal Use `createDynamoDBEventStore` or `createEventStore('dynamodb://…')`. */
   constructor(options: DynamoDBEventStoreOptions, ownsClient = false) {
@@ -121,12 +122,6 @@ export class DynamoDBEventStore implements EventStore {
     const retry = { ...DEFAULT_RETRY, ...options.retry };
     nonNegativeInt(retry.maxAttempts, 'options.retry.maxAttempts', 1, 100);
     this.#ctx = new StoreContext(client, validateTableName(options.tableName), bucketSize, retry);
-    this.#allocator = new PositionAllocator(this.#ctx);
-    this.#committer = new GroupCommitter(
-      this.#ctx,
-      this.#allocator,
-      nonNegativeInt(options.maxConcurrentCommits, 'options.maxConcurrentCommits', 1, 64) || 1,
-    );
     this.#ownsClient = ownsClient;
     this.#autoCreate = options.autoCreate ?? true;
     this.#holeTimeoutMs = nonNegativeInt(options.holeTimeoutMs, 'options.holeTimeoutMs', 5_000);
@@ -137,7 +132,14 @@ export class DynamoDBEventStore implements EventStore {
         argument: 'options.idempotencyWindow',
       });
     }
+    this.#allocator = new PositionAllocator(this.#ctx);
     this.#heads = new StreamHeads(10_000, this.#window);
+    this.#committer = new GroupCommitter(
+      this.#ctx,
+      this.#allocator,
+      this.#heads,
+      nonNegativeInt(options.maxConcurrentCommits, 'options.maxConcurrentCommits', 1, 64) || 1,
+    );
     this.capabilities = Object.freeze({
       maxEventsPerAppend: MAX_EVENTS_PER_APPEND,
       maxEventBytes: MAX_EVENT_BYTES,
@@ -146,12 +148,22 @@ export class DynamoDBEventStore implements EventStore {
     });
   }
 
-  /** @internal Counters for tests and the benchmark. */
-  get stats(): { retries: number; counterRequests: number; commits: number } {
+  /**
+   * @internal Counters for tests and the benchmark: transient retries, counter `ADD`s, transactions sent, position
+   * blocks taken ahead of a group, and those given up unused (with the positions they held).
+   */
+  get stats(): {
+    retries: number;
+    counterRequests: number;
+    commits: number;
+    blocksAhead: number;
+    blocksGivenUp: number;
+    positionsUnused: number;
+  } {
     return {
       retries: this.#ctx.retries,
       counterRequests: this.#allocator.requests,
-      commits: this.#committer.commits,
+      ...this.#committer.stats,
     };
   }
 
@@ -277,9 +289,15 @@ export class DynamoDBEventStore implements EventStore {
     return v === undefined ? 0 : Number(v);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Stops taking calls, lets the appends already handed in finish, gives up positions taken ahead (so that no
+   * reader waits on them), then destroys the client if the store built it.
+   */
+  close(): Promise<void> {
     this.#closed = true;
-    if (this.#ownsClient) this.#ctx.client.destroy();
+    this.#closing ??= this.#committer.close().finally(() => {
+      if (this.#ownsClient) this.#ctx.client.destroy();
+    });
+    return this.#closing;
   }
 }

@@ -6,10 +6,11 @@ import type { JsonObject, JsonValue, PreparedEvent, RecordedEvent } from '../../
  *
  * - an event: `pk = STREAM#<streamId>`, `sk = VERSION#<version, 20 digits>`, with `id`, `t` (type), `d` (data JSON),
  *   `m` (metadata JSON), `v` (version), `p` (position), `ts` (ms since epoch) and `lb` (`LOG#<bucket>`), the
- *   partition key of the `log` index (sort key `p`);
+ *   partition key of the `log` index (sort key `p`); the last event of a commit that used only part of its
+ *   positions also carries `x`, the first position after them (`p + 1 .. x - 1` hold no event);
  * - a claim: `pk = LOG#<bucket>`, `sk = POS#<first position, 20 digits>`, one per commit (`k = E`, written in the
  *   transaction that writes the events of one or more appends, `g` naming that commit) or per filled hole (`k = F`),
- *   covering positions `first .. first + n - 1`;
+ *   covering positions `first .. first + n - 1`; a commit's events take the first `u` of them (`u` absent: all);
  * - the position counter: `pk = COUNTER`, `sk = POSITION`, attribute `h` (the highest position handed out).
  *
  * See docs/dynamodb.md for why.
@@ -37,6 +38,8 @@ const ITEM_OVERHEAD = 2 * 1024;
 
 /** TransactWriteItems takes at most 100 actions; an append spends one on its claim and one on the version check. */
 export const MAX_EVENTS_PER_APPEND = 98;
+/** The most positions one claim covers: a commit's 99 events (100 actions less the claim), or a block taken ahead. */
+export const MAX_CLAIM_POSITIONS = 99;
 /** Any event of this many bytes (type + data JSON + metadata JSON, UTF-8) fits in one item. */
 export const MAX_EVENT_BYTES = ITEM_LIMIT - ITEM_OVERHEAD;
 /**
@@ -64,6 +67,10 @@ export function claimKey(position: bigint, bucketSize: bigint): Item {
   };
 }
 
+/**
+ * An event item. `skipTo` is set on the last event of a commit whose range has positions left over: readers
+ * then step straight to it instead of asking the claim what the gap is.
+ */
 export function eventItem(
   streamId: string,
   version: number,
@@ -71,8 +78,9 @@ export function eventItem(
   createdAt: number,
   e: PreparedEvent,
   bucketSize: bigint,
+  skipTo?: bigint,
 ): Item {
-  return {
+  const item: Item = {
     ...streamKey(streamId, version),
     id: { S: e.id },
     t: { S: e.type },
@@ -83,12 +91,15 @@ export function eventItem(
     ts: { N: String(createdAt) },
     lb: { S: LOG_PREFIX + bucketOf(position, bucketSize).toString() },
   };
+  if (skipTo !== undefined) item.x = { N: skipTo.toString() };
+  return item;
 }
 
 /**
- * The claim a commit writes at its first position, in the same transaction as its events. `s`, `v` and `id` name
- * the commit's first event, for diagnosis; `g` identifies the commit, so that a retry whose answer was lost can
- * recognise its own claim.
+ * The claim a commit writes at its first position, in the same transaction as its events: it covers `count`
+ * positions, of which the first `used` hold the commit's events (a commit with positions taken in advance may not
+ * need them all). `s`, `v` and `id` name the commit's first event, for diagnosis; `g` identifies the commit, so
+ * that a retry whose answer was lost can recognise its own claim.
  */
 export function appendClaimItem(
   streamId: string,
@@ -99,11 +110,13 @@ export function appendClaimItem(
   createdAt: number,
   bucketSize: bigint,
   commitId = '',
+  used = count,
 ): Item {
   return {
     ...claimKey(first, bucketSize),
     k: { S: 'E' },
     n: { N: String(count) },
+    ...(used === count ? {} : { u: { N: String(used) } }),
     s: { S: streamId },
     v: { N: String(firstVersion) },
     id: { S: firstEventId },
@@ -125,16 +138,22 @@ export function fillerItem(first: bigint, count: number, bucketSize: bigint): It
 export interface Claim {
   kind: 'E' | 'F';
   first: bigint;
+  /** Positions covered. */
   count: number;
+  /** Positions holding events, from `first` on (0 for a filler). */
+  used: number;
   streamId: string | undefined;
   firstEventId: string | undefined;
 }
 
 export function parseClaim(item: Item): Claim {
+  const kind = item.k?.S === 'E' ? 'E' : 'F';
+  const count = Number(item.n!.N);
   return {
-    kind: item.k?.S === 'E' ? 'E' : 'F',
+    kind,
     first: BigInt(item.sk!.S!.slice(POS_PREFIX.length)),
-    count: Number(item.n!.N),
+    count,
+    used: kind === 'F' ? 0 : item.u?.N === undefined ? count : Number(item.u.N),
     streamId: item.s?.S,
     firstEventId: item.id?.S,
   };

@@ -11,7 +11,7 @@ import {
   COUNTER_KEY,
   fillerItem,
   LOG_PREFIX,
-  MAX_EVENTS_PER_APPEND,
+  MAX_CLAIM_POSITIONS,
   POS_PREFIX,
   pad,
   parseClaim,
@@ -151,8 +151,9 @@ async function nearestClaimAtOrBefore(
 export async function findCoveringClaim(ctx: StoreContext, position: bigint): Promise<Claim | undefined> {
   const bucket = position / ctx.bucketSize;
   let claim = await nearestClaimAtOrBefore(ctx, bucket, position);
-  // A claim starts in the bucket of its first position and covers at most MAX_EVENTS_PER_APPEND positions.
-  if (!claim && bucket > 0n && position - bucket * ctx.bucketSize < BigInt(MAX_EVENTS_PER_APPEND)) {
+  // A claim starts in the bucket of its first position and covers at most MAX_CLAIM_POSITIONS positions, so it
+  // reaches at most MAX_CLAIM_POSITIONS - 2 positions into the next bucket.
+  if (!claim && bucket > 0n && position - bucket * ctx.bucketSize < BigInt(MAX_CLAIM_POSITIONS - 1)) {
     claim = await nearestClaimAtOrBefore(ctx, bucket - 1n, position);
   }
   if (claim && claim.first + BigInt(claim.count) - 1n >= position) return claim;

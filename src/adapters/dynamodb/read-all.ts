@@ -21,7 +21,8 @@ type HoleOutcome = { next: bigint } | 'wait' | 'stop';
 
 /**
  * Yields event items in position order with no position skipped: after position p it yields p + 1 or, once p + 1
- * is known to hold nothing (a filler covers it), the next position that does. Positions come from one counter, so
+ * is known to hold nothing (a filler covers it, or it is among the positions a commit took and did not need), the
+ * next position that does. Positions come from one counter, so
  * every position up to the counter belongs to exactly one append; a position missing from the `log` index is
  * either an event not indexed yet (its claim exists: wait), a failed append (a filler covers it: skip), or an
  * append in flight or crashed (no claim: wait, and after `holeTimeoutMs` fill it). The walk never goes past a
@@ -58,7 +59,8 @@ export async function* readLog(ctx: StoreContext, options: LogReadOptions): Asyn
       if (retry) break;
       if (position < expected) continue;
       yield item;
-      expected = position + 1n;
+      // The last event of a commit that did not need all its positions says where the next one may be.
+      expected = item.x?.N === undefined ? position + 1n : BigInt(item.x.N);
     }
     if (retry || page.more) continue;
     const bucketEnd = (bucket + 1n) * ctx.bucketSize;
@@ -130,8 +132,12 @@ async function resolveHole(
       options.holes.delete(expected);
       return { next: claim.first + BigInt(claim.count) };
     }
-    // Committed, but the index has not caught up yet.
-    if (claim?.kind === 'E') return 'wait';
+    if (claim?.kind === 'E') {
+      // Positions a commit took but did not need: skip them.
+      if (expected >= claim.first + BigInt(claim.used)) return { next: claim.first + BigInt(claim.count) };
+      // Committed, but the index has not caught up yet.
+      return 'wait';
+    }
     if (filled) return 'wait';
     const now = Date.now();
     const seen = options.holes.get(expected);
