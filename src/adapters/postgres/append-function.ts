@@ -162,7 +162,12 @@ CREATE OR REPLACE FUNCTION ${s}.append_events_batch(
   p_stream_ids text[], p_expected bigint[], p_counts integer[], p_members integer[],
   p_ids uuid[], p_types text[], p_data text[], p_metadata text[])
 RETURNS TABLE (o_index integer, o_status text, o_version bigint, o_position bigint, o_reason text)
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql
+-- Its statements join the group's members to streams and events: they must be index nested loops whatever the
+-- statistics say (PL/pgSQL keeps the plan made while the tables were small, where a hash join over a
+-- sequential scan looks cheaper, and stays linear in the tables' size for good).
+SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off
+AS $fn$
 DECLARE
   v_members integer := coalesce(array_length(p_stream_ids, 1), 0);
   v_events integer := coalesce(array_length(p_ids, 1), 0);
@@ -211,8 +216,13 @@ BEGIN
      WHERE st.stream_id = m.s
        AND (m.e < 0 OR st.version = m.e)
        AND st.last_position < v_xbase + m.off
+       -- The id probe: one lookup in the (stream_id, id) index per member. \`(ev.version + 0) <= st.version\` holds
+       -- for every event of the stream. It is there for the planner: a correlation that is not an equality keeps it
+       -- from turning the probe into a hashed subplan (a scan of the whole events table on every group), and
+       -- the \`+ 0\` keeps it from using the condition as a range on (stream_id, version), which reads the stream.
        AND (m.e >= 0 OR NOT EXISTS (
-             SELECT 1 FROM ${s}.events ev WHERE ev.stream_id = m.s AND ev.id = p_ids[m.off + 1]))
+             SELECT 1 FROM ${s}.events ev
+              WHERE ev.stream_id = m.s AND ev.id = p_ids[m.off + 1] AND (ev.version + 0) <= st.version))
     RETURNING m.i, st.version - m.c AS current)
   SELECT array_agg(moved.i), array_agg(moved.current) INTO v_fast, v_fast_current FROM moved;
 
