@@ -308,6 +308,27 @@ describe('group commit', () => {
     await Promise.all(Array.from({ length: 6 }, () => four.append(id, events(1))));
     expect(await four.streamVersion(id)).toBe(12);
     await four.close();
+    // The same through the URL: group_commit=off, or a number of group transactions in flight.
+    for (const [value, grouped] of [
+      ['off', false],
+      ['3', true],
+    ] as const) {
+      const viaUrl = (await createEventStore(
+        `${serverUrl(schema)}&group_commit=${value}`,
+      )) as PostgresEventStore;
+      await Promise.all(Array.from({ length: 6 }, () => viaUrl.append(id, events(1))));
+      expect(viaUrl.commitTransactions > 0).toBe(grouped);
+      await viaUrl.close();
+    }
+    expect(await fixture.store.streamVersion(id)).toBe(24);
+    for (const value of ['on', '0', '-1', '1.5', '1001', '']) {
+      await expect(createEventStore(`${serverUrl(schema)}&group_commit=${value}`)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+      await expect(createEventStore(`pglite:memory?group_commit=${value}`)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+    }
     for (const groupCommit of [
       true,
       'yes',
