@@ -10,11 +10,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDBEventStore } from '../../src/adapters/dynamodb/index.js';
-import { eventItem } from '../../src/adapters/dynamodb/items.js';
 import { prepareAppend } from '../../src/contract/index.js';
 import { startDynamoDBLocal } from '../../test/support/dynamodb-local.js';
+import { naiveFloor } from './floor.js';
 
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 3);
 const ROUNDS = Number(process.env.PROFILE_ROUNDS ?? 3);
@@ -97,24 +97,10 @@ async function main() {
   const store = createDynamoDBEventStore({ client, tableName: table });
   await store.streamVersion('warm-up');
   const prepared = prepareAppend('x', [event()], undefined, store.capabilities).events[0]!;
-  let naiveVersion = 0;
   const runId = randomUUID().slice(0, 8);
   const versions = new Map<string, number>();
   const contenders: Record<string, (stream: number) => Promise<unknown>> = {
-    naive: (stream) => {
-      naiveVersion++;
-      const item = eventItem(
-        `naive-${stream}`,
-        naiveVersion,
-        BigInt(Date.now()) * 1000n,
-        Date.now(),
-        prepared,
-        1_000_000n,
-      );
-      return client.send(
-        new BatchWriteItemCommand({ RequestItems: { [table]: [{ PutRequest: { Item: item } }] } }),
-      );
-    },
+    naive: naiveFloor(client, table, prepared),
     exact: async (stream) => {
       const id = `exact-${runId}-${stream}`;
       const r = await store.append(id, [event()], { expectedVersion: versions.get(id) ?? 0 });

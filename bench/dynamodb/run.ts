@@ -8,11 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDBEventStore } from '../../src/adapters/dynamodb/index.js';
 import { appendClaimItem, eventItem } from '../../src/adapters/dynamodb/items.js';
 import { prepareAppend } from '../../src/contract/index.js';
 import { startDynamoDBLocal } from '../../test/support/dynamodb-local.js';
+import { naiveFloor } from './floor.js';
 import { itemSize, Meter, meter, wcu } from './metering.js';
 
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 4_000);
@@ -130,22 +131,7 @@ async function main() {
   const naiveStore = createDynamoDBEventStore({ client, tableName: naiveTable });
   await naiveStore.streamVersion('warm-up');
   const prepared = prepareAppend('x', [event()], undefined, store.capabilities).events[0]!;
-  let naiveVersion = 0;
-  const naive = async (stream: number) => {
-    naiveVersion++;
-    // The floor: one unconditional BatchWriteItem per append, no version check, a timestamp for "order".
-    const item = eventItem(
-      `naive-${stream}`,
-      naiveVersion,
-      BigInt(Date.now()) * 1000n,
-      Date.now(),
-      prepared,
-      1_000_000n,
-    );
-    await client.send(
-      new BatchWriteItemCommand({ RequestItems: { [naiveTable]: [{ PutRequest: { Item: item } }] } }),
-    );
-  };
+  const naive = naiveFloor(client, naiveTable, prepared);
   const versions = new Map<number, number>();
   const runId = randomUUID().slice(0, 8);
   const exact = async (stream: number) => {
