@@ -8,7 +8,7 @@ import {
   type PostgresEventStore,
 } from '../../../src/adapters/postgres/index.js';
 import { createEventStore, type NewEvent, type RecordedEvent } from '../../../src/index.js';
-import { serverUrl, testPool, uniqueSchema, useServerStore } from './support.js';
+import { serverUrl, testPool, uniqueSchema, untilReadAllReaches, useServerStore } from './support.js';
 
 const fixture = useServerStore('group');
 
@@ -125,13 +125,18 @@ describe('group commit', () => {
     const prefix = `load-${randomUUID().slice(0, 8)}-`;
     const before = fixture.store.commitTransactions;
     const appends = 400;
+    let last = 0n;
     await Promise.all(
       Array.from({ length: 8 }, async (_, w) => {
-        for (let k = w; k < appends; k += 8) await fixture.store.append(`${prefix}${k % 20}`, events(1));
+        for (let k = w; k < appends; k += 8) {
+          const { lastPosition } = await fixture.store.append(`${prefix}${k % 20}`, events(1));
+          if (lastPosition! > last) last = lastPosition!;
+        }
       }),
     );
     const transactions = fixture.store.commitTransactions - before;
     expect(transactions).toBeLessThan(appends / 2);
+    await untilReadAllReaches(fixture.pool, last);
     const read = await collect(fixture.store.readAll({ filter: { streamPrefix: prefix } }));
     expect(read).toHaveLength(appends);
     for (let i = 1; i < read.length; i++) expect(read[i]!.position > read[i - 1]!.position).toBe(true);

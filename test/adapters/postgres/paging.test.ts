@@ -7,7 +7,7 @@ import {
   type PostgresEventStore,
 } from '../../../src/adapters/postgres/index.js';
 import type { RecordedEvent } from '../../../src/index.js';
-import { testPool, uniqueSchema } from './support.js';
+import { testPool, uniqueSchema, untilReadAllReaches } from './support.js';
 
 async function collect(it: AsyncIterable<RecordedEvent>): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];
@@ -28,6 +28,8 @@ describe.each([
   let store: PostgresEventStore;
   let close: () => Promise<void>;
   let open: () => Promise<PostgresEventStore>;
+  /** Waits until readAll can return `position` (on PGlite, one connection: at once). */
+  let readable: (position: bigint) => Promise<void>;
 
   beforeAll(async () => {
     if (kind === 'server') {
@@ -35,6 +37,7 @@ describe.each([
       const schema = uniqueSchema('paging');
       open = () => createPostgresEventStore(pool, { schema, pageSize: 3 });
       store = await open();
+      readable = (position) => untilReadAllReaches(pool, position);
       close = async () => {
         await store.close();
         await pool.end();
@@ -43,6 +46,7 @@ describe.each([
       const db = new PGlite();
       open = () => createPgliteEventStore(db, { pageSize: 3 });
       store = await open();
+      readable = async () => {};
       close = async () => {
         await store.close();
         await db.close();
@@ -72,12 +76,15 @@ describe.each([
 
   it('reads all events across pages, after any position, with any maxCount and filter', async () => {
     const prefix = `all-${randomUUID().slice(0, 8)}-`;
+    let last = 0n;
     for (let i = 0; i < 4; i++) {
-      await store.append(`${prefix}${i % 2}`, [
+      const written = await store.append(`${prefix}${i % 2}`, [
         { type: 'Even', data: i },
         { type: 'Odd', data: i },
       ]);
+      last = written.lastPosition!;
     }
+    await readable(last);
     const all = await collect(store.readAll({ filter: { streamPrefix: prefix } }));
     expect(all).toHaveLength(8);
     for (let i = 1; i < all.length; i++) expect(all[i]!.position > all[i - 1]!.position).toBe(true);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { createPostgresEventStore, type PostgresEventStore } from '../../../src/adapters/postgres/index.js';
+import { ORDINAL_BITS } from '../../../src/adapters/postgres/positions.js';
 
 /** A schema name no other test file uses. */
 export function uniqueSchema(prefix = 't'): string {
@@ -52,4 +53,30 @@ export function useServerStore(
       return store;
     },
   };
+}
+
+/**
+ * Resolves once readAll on the rig's server can return the event at `position`: once every transaction older than
+ * the one that wrote it has ended, which is readAll's no-skip horizon (positions are the writing transaction's id
+ * shifted by ORDINAL_BITS). Other test files on this server hold transactions open on purpose, so a test that
+ * reads its own appends through readAll waits for this condition, for as long as they hold them.
+ */
+export async function untilReadAllReaches(
+  pool: pg.Pool,
+  position: bigint,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const xid = (position >> BigInt(ORDINAL_BITS)).toString();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await pool.query<{ reached: boolean }>(
+      'SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint > $1::bigint AS reached',
+      [xid],
+    );
+    if (rows[0]?.reached) return;
+    if (Date.now() > deadline) {
+      throw new Error(`readAll's horizon did not pass transaction ${xid} within ${timeoutMs} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
