@@ -68,7 +68,8 @@ export async function startDynamoDBLocal(): Promise<StartedBackend & { pid?: num
   });
   const endpoint = `http://127.0.0.1:${port}`;
   try {
-    await waitUntilAnswering(endpoint, child, 60_000);
+    // A JVM start on two busy cores can take a minute or more; a deadline, not a retry.
+    await waitUntilAnswering(endpoint, child, 150_000);
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\n${stderr}`);
