@@ -1,7 +1,8 @@
-import { InvalidArgumentError } from '../../contract/index.js';
-import { appendFunction, batchAppendFunctions } from './append-function.js';
+import { ErrorCodes, EventStoreError, InvalidArgumentError } from '../../contract/index.js';
 import type { SqlDriver } from './driver.js';
+import { loadMigrations, type Migration, renderMigration } from './migrations.js';
 
+export { SCHEMA_VERSION } from './migrations.js';
 export { ORDINAL_BITS } from './positions.js';
 
 /** Lower-case SQL identifiers only, so a name never needs quoting rules beyond the double quotes we add. */
@@ -31,74 +32,56 @@ export function schemaLockKey(schema: string): number {
 /** The single-bigint advisory lock that serialises migrations of every schema (a constant: "evstore1"). */
 const MIGRATION_LOCK = '7310874340221629745';
 
-interface Migration {
+interface LedgerRow {
   version: number;
-  name: string;
-  sql: (s: string, lockKey: number) => string;
+  checksum: string | null;
 }
 
-const MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    name: 'events, streams, snapshots, checkpoints, append_events',
-    sql: (s, lockKey) => `
-CREATE TABLE ${s}.streams (
-  stream_id text PRIMARY KEY,
-  stream_type text NOT NULL,
-  version bigint NOT NULL,
-  last_position bigint NOT NULL,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now()
-);
--- event_data and metadata are json, not jsonb: json keeps the exact text, and jsonb rejects "\\u0000".
-CREATE TABLE ${s}.events (
-  global_position bigint PRIMARY KEY,
-  stream_id text NOT NULL,
-  version bigint NOT NULL,
-  id uuid NOT NULL,
-  stream_type text NOT NULL,
-  event_type text NOT NULL,
-  event_data json NOT NULL,
-  metadata json NOT NULL,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  CONSTRAINT events_stream_version_key UNIQUE (stream_id, version)
-);
--- Idempotency lookups of an event id over the whole stream. Not unique: rule 2 allows an id again.
-CREATE INDEX events_stream_id_idx ON ${s}.events (stream_id, id);
-CREATE INDEX events_type_position_idx ON ${s}.events (event_type, global_position);
-CREATE INDEX events_created_at_idx ON ${s}.events (created_at);
-CREATE TABLE ${s}.snapshots (
-  stream_id text PRIMARY KEY,
-  snapshot_type text NOT NULL,
-  version bigint NOT NULL,
-  data json NOT NULL,
-  metadata json NOT NULL DEFAULT '{}',
-  created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE ${s}.subscription_checkpoints (
-  subscription_id text PRIMARY KEY,
-  position bigint NOT NULL,
-  updated_at timestamptz NOT NULL DEFAULT now()
-);
-${appendFunction(s, lockKey)}`,
-  },
-  {
-    version: 2,
-    name: 'append_events_batch: group commit of concurrent appends',
-    sql: (s, lockKey) => batchAppendFunctions(s, lockKey),
-  },
-];
-
-/** The latest schema version this code knows. */
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+/**
+ * Checks the ledger against the migrations this code ships and returns the schema's current version. Refuses
+ * (BACKEND_ERROR) when a recorded checksum differs from its file's, or when the ledger skips a version: the
+ * schema is not the one these migrations build, and migrating it further could damage it. Versions newer than
+ * this code knows are accepted, unchecked: a schema migrated by a later release opens as it is.
+ */
+function checkLedger(schema: string, rows: readonly LedgerRow[], migrations: readonly Migration[]): number {
+  for (const [i, row] of rows.entries()) {
+    if (row.version !== i + 1) {
+      throw new EventStoreError(
+        ErrorCodes.BACKEND_ERROR,
+        `The event store schema "${schema}" lists migration ${row.version} in its ledger ` +
+          `(${schema}.schema_migrations) but not migration ${i + 1}: the schema was not built by these ` +
+          'migrations, so the store does not change it',
+      );
+    }
+    const known = migrations[i];
+    if (known !== undefined && row.checksum !== null && row.checksum !== known.checksum) {
+      throw new EventStoreError(
+        ErrorCodes.BACKEND_ERROR,
+        `The event store schema "${schema}" has migration ${row.version} (${known.name}) applied with checksum ` +
+          `${row.checksum.slice(0, 12)}…, but this release's migration ${row.version} has checksum ` +
+          `${known.checksum.slice(0, 12)}…: an applied migration must never change, so the store does not ` +
+          'open the schema. Restore the schema, or the migration file, that the ledger records',
+      );
+    }
+  }
+  return rows.length;
+}
 
 /**
  * Creates or upgrades the schema. Idempotent, and safe when several processes start at once: everything runs in
  * one transaction that first takes a cluster-wide advisory lock, so the second process waits, then finds the
- * migrations applied. DDL in PostgreSQL is transactional, so a failed migration leaves nothing behind.
+ * migrations applied. DDL in PostgreSQL is transactional, so a failed or refused migration leaves nothing behind.
+ *
+ * The ledger `<schema>.schema_migrations` has one row per applied migration: version, name, the SHA-256 of the
+ * migration file's text (before its placeholders are substituted) and when it was applied. Every open compares
+ * the recorded checksums with the shipped files before it applies anything (see `checkLedger`). Rows without a
+ * checksum (written before the ledger had the column) receive the shipped file's checksum.
  */
 export async function migrate(driver: SqlDriver, schema: string): Promise<void> {
+  validateSchemaName(schema);
+  const migrations = await loadMigrations();
   const s = quoteIdent(schema);
+  const params = { schema: s, lockKey: schemaLockKey(schema) };
   await driver.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
     await tx.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
@@ -106,15 +89,27 @@ export async function migrate(driver: SqlDriver, schema: string): Promise<void> 
       `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
          version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
     );
-    const rows = await tx.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${s}.schema_migrations`);
-    const current = rows[0]?.v ?? 0;
-    for (const m of MIGRATIONS) {
-      if (m.version <= current) continue;
-      await tx.exec(m.sql(s, schemaLockKey(schema)));
+    // to_jsonb reads the checksum whether or not the ledger has the column yet.
+    const rows = await tx.query<LedgerRow>(
+      `SELECT version, to_jsonb(l) ->> 'checksum' AS checksum FROM ${s}.schema_migrations l ORDER BY version`,
+    );
+    const current = checkLedger(schema, rows, migrations);
+    const pending = migrations.filter((m) => m.version > current);
+    for (const m of pending) {
+      await tx.exec(renderMigration(m.text, params));
       await tx.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [
         m.version,
         m.name,
       ]);
+    }
+    // Every migration this code knows is applied now, and with them the ledger's checksum column (migration 4).
+    if (pending.length > 0 || rows.some((r) => r.checksum === null)) {
+      await tx.query(
+        `UPDATE ${s}.schema_migrations l SET checksum = k.checksum
+           FROM unnest($1::integer[], $2::text[]) AS k(version, checksum)
+          WHERE l.version = k.version AND l.checksum IS NULL`,
+        [migrations.map((m) => m.version), migrations.map((m) => m.checksum)],
+      );
     }
   });
 }

@@ -37,8 +37,8 @@ it('pg_terminate_backend in the middle of an append leaves nothing written, and 
   const blocker = await fixture.pool.connect();
   await blocker.query('BEGIN');
   await blocker.query(
-    `INSERT INTO "${fixture.schema}".events (global_position, stream_id, version, id, stream_type, event_type, event_data, metadata)
-     VALUES (1, $1, 50, $2, 'terminated', 'Blocker', '{}', '{}')`,
+    `INSERT INTO "${fixture.schema}".events (global_position, stream_id, version, id, event_type, event_data, metadata)
+     VALUES (1, $1, 50, $2, 'Blocker', '{}', '{}')`,
     [id, randomUUID()],
   );
   const append = fixture.store.append(id, events, { expectedVersion: 1 });

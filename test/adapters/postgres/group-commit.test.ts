@@ -235,8 +235,8 @@ describe('group commit', () => {
       // An uncommitted row at version 2 of 'blocked' makes the group wait inside its INSERT.
       await blocker.query('BEGIN');
       await blocker.query(
-        `INSERT INTO "${schema}".events (global_position, stream_id, version, id, stream_type, event_type, event_data, metadata)
-         VALUES (1, 'blocked', 2, $1, 'blocked', 'Blocker', '{}', '{}')`,
+        `INSERT INTO "${schema}".events (global_position, stream_id, version, id, event_type, event_data, metadata)
+         VALUES (1, 'blocked', 2, $1, 'Blocker', '{}', '{}')`,
         [randomUUID()],
       );
       const batches = [events(2), events(1), events(3)];
