@@ -42,16 +42,6 @@ it('runs migrations twice without harm and keeps the data', async () => {
   expect(await migrations(schema)).toEqual(expectedVersions);
 });
 
-it('runs migrations safely when several processes open a new schema at once', async () => {
-  const schema = uniqueSchema('concurrent');
-  const url = serverUrl(schema);
-  // Each store owns its own pool, as separate processes would.
-  const stores = await Promise.all(Array.from({ length: 6 }, () => createEventStore(url)));
-  await Promise.all(stores.map((s, i) => s.append(`s-${i}`, [{ type: 'Opened', data: i }])));
-  await Promise.all(stores.map((s) => s.close()));
-  expect(await migrations(schema)).toEqual(expectedVersions);
-});
-
 it('runs migrations twice on PGlite', async () => {
   const db = new PGlite();
   try {
