@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { PGlite } from '@electric-sql/pglite';
 import { expect, it } from 'vitest';
 import { ORDINAL_BITS } from '../../../src/adapters/postgres/index.js';
 import { loadMigrations, SCHEMA_VERSION } from '../../../src/adapters/postgres/migrations.js';
+import { usePglite } from './schema-support.js';
 
 // The migrations ship as .sql files that the build copies beside the compiled loader. These tests read the
 // built package (dist/, which `npm test` builds first), as an installed copy would.
@@ -13,6 +13,7 @@ import { loadMigrations, SCHEMA_VERSION } from '../../../src/adapters/postgres/m
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const builtIndex = new URL('../../../dist/src/adapters/postgres/index.js', import.meta.url);
 const builtLoader = new URL('../../../dist/src/adapters/postgres/migrations.js', import.meta.url);
+const pglite = usePglite();
 
 function assertBuilt(): void {
   if (!existsSync(builtLoader)) {
@@ -36,19 +37,15 @@ it('loads the migrations from the built package, the same files as in the source
 it('opens a store from the built package on PGlite', async () => {
   assertBuilt();
   const built = (await import(builtIndex.href)) as typeof import('../../../src/adapters/postgres/index.js');
-  const db = new PGlite();
-  try {
-    const store = await built.createPgliteEventStore(db, { schema: 'built' });
-    await store.append('s-1', [{ type: 'FromDist', data: 1 }]);
-    expect(await store.streamVersion('s-1')).toBe(1);
-    await store.close();
-    const { rows } = await db.query<{ n: number }>(
-      'SELECT count(checksum)::int AS n FROM built.schema_migrations',
-    );
-    expect(rows[0]!.n).toBe(SCHEMA_VERSION);
-  } finally {
-    await db.close();
-  }
+  const { db } = pglite;
+  const store = await built.createPgliteEventStore(db, { schema: 'built' });
+  await store.append('s-1', [{ type: 'FromDist', data: 1 }]);
+  expect(await store.streamVersion('s-1')).toBe(1);
+  await store.close();
+  const { rows } = await db.query<{ n: number }>(
+    'SELECT count(checksum)::int AS n FROM built.schema_migrations',
+  );
+  expect(rows[0]!.n).toBe(SCHEMA_VERSION);
 });
 
 it("puts every migration file in the package npm publishes (package.json's files)", async () => {

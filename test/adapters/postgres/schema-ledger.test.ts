@@ -1,14 +1,14 @@
-import { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createPgliteEventStore, createPostgresEventStore } from '../../../src/adapters/postgres/index.js';
 import { loadMigrations, SCHEMA_VERSION } from '../../../src/adapters/postgres/migrations.js';
 import { createEventStore } from '../../../src/index.js';
-import { applyMigrationFiles, catalog, frozenSchema, type RawSql } from './schema-support.js';
+import { applyMigrationFiles, catalog, frozenSchema, type RawSql, usePglite } from './schema-support.js';
 import { serverUrl, testPool, uniqueSchema } from './support.js';
 
 let pool: pg.Pool;
 let sql: RawSql;
+const pglite = usePglite();
 
 beforeAll(() => {
   pool = testPool(4);
@@ -147,26 +147,17 @@ it('refuses a schema whose applied migration has another checksum, naming the ve
 });
 
 it('refuses a tampered ledger on PGlite too, and writes nothing', async () => {
-  const db = new PGlite();
-  const raw: RawSql = {
-    query: async <R>(text: string, params?: unknown[]) => (await db.query<R>(text, params)).rows,
-    exec: async (script) => {
-      await db.exec(script);
-    },
-  };
-  try {
-    await schemaAtVersion4(raw, 'tampered');
-    await raw.query(`UPDATE tampered.schema_migrations SET checksum = 'abc' WHERE version = 4`);
-    const before = await state(raw, 'tampered');
-    await expect(createPgliteEventStore(db, { schema: 'tampered' })).rejects.toMatchObject({
-      code: 'BACKEND_ERROR',
-      message: expect.stringMatching(/migration 4 \(ledger_checksums\) applied with checksum abc/),
-    });
-    expect(await state(raw, 'tampered')).toEqual(before);
-    expect(db.closed).toBe(false);
-  } finally {
-    await db.close();
-  }
+  const { db, sql: raw } = pglite;
+  const schema = uniqueSchema('tampered');
+  await schemaAtVersion4(raw, schema);
+  await raw.query(`UPDATE "${schema}".schema_migrations SET checksum = 'abc' WHERE version = 4`);
+  const before = await state(raw, schema);
+  await expect(createPgliteEventStore(db, { schema })).rejects.toMatchObject({
+    code: 'BACKEND_ERROR',
+    message: expect.stringMatching(/migration 4 \(ledger_checksums\) applied with checksum abc/),
+  });
+  expect(await state(raw, schema)).toEqual(before);
+  expect(db.closed).toBe(false);
 });
 
 it('refuses a ledger with a gap, and opens a schema that a later release migrated further', async () => {

@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, beforeAll } from 'vitest';
 import { loadMigrations, renderMigration } from '../../../src/adapters/postgres/migrations.js';
 import { quoteIdent, schemaLockKey } from '../../../src/adapters/postgres/schema.js';
 
@@ -6,6 +8,36 @@ import { quoteIdent, schemaLockKey } from '../../../src/adapters/postgres/schema
 export interface RawSql {
   query<R>(text: string, params?: unknown[]): Promise<R[]>;
   exec(script: string): Promise<void>;
+}
+
+/**
+ * One PGlite for the test file, started before its tests (starting PGlite compiles its WebAssembly, which takes
+ * seconds on a busy machine: once per file, in a hook, rather than once per test) and closed after them. Tests
+ * share it through schemas of their own.
+ */
+export function usePglite(): { readonly db: PGlite; readonly sql: RawSql } {
+  let db: PGlite | undefined;
+  beforeAll(async () => {
+    db = await PGlite.create();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+  const opened = (): PGlite => {
+    if (db === undefined) throw new Error('PGlite is not started yet');
+    return db;
+  };
+  return {
+    get db() {
+      return opened();
+    },
+    sql: {
+      query: async <R>(text: string, params?: unknown[]) => (await opened().query<R>(text, params)).rows,
+      exec: async (script) => {
+        await opened().exec(script);
+      },
+    },
+  };
 }
 
 /** The frozen snapshot of a released schema version, for `schema` (see fixtures/schema-v*.sql). */

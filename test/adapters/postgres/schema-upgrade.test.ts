@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,6 +16,7 @@ import {
   type RawOutcome,
   type RawSql,
   rawAppend,
+  usePglite,
 } from './schema-support.js';
 import { testPool, uniqueSchema } from './support.js';
 
@@ -31,6 +31,7 @@ interface Backend {
 }
 
 let pool: pg.Pool;
+const pglite = usePglite();
 
 beforeAll(() => {
   pool = testPool(8);
@@ -51,19 +52,11 @@ const backends: Record<string, () => Backend> = {
     open: (schema) => createPostgresEventStore(pool, { schema }),
     end: async () => {},
   }),
-  PGlite: () => {
-    const db = new PGlite();
-    return {
-      sql: {
-        query: async <R>(text: string, params?: unknown[]) => (await db.query<R>(text, params)).rows,
-        exec: async (script) => {
-          await db.exec(script);
-        },
-      },
-      open: (schema) => createPgliteEventStore(db, { schema }),
-      end: () => db.close(),
-    };
-  },
+  PGlite: () => ({
+    sql: pglite.sql,
+    open: (schema) => createPgliteEventStore(pglite.db, { schema }),
+    end: async () => {},
+  }),
 };
 
 const event = (type: string, data: unknown, metadata: Record<string, unknown> = {}): RawEvent => ({

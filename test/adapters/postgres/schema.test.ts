@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
@@ -12,9 +11,11 @@ import {
   SCHEMA_VERSION,
 } from '../../../src/adapters/postgres/index.js';
 import { createEventStore } from '../../../src/index.js';
+import { usePglite } from './schema-support.js';
 import { serverUrl, testPool, uniqueSchema } from './support.js';
 
 let pool: pg.Pool;
+const pglite = usePglite();
 
 beforeAll(() => {
   pool = testPool(4);
@@ -43,19 +44,16 @@ it('runs migrations twice without harm and keeps the data', async () => {
 });
 
 it('runs migrations twice on PGlite', async () => {
-  const db = new PGlite();
-  try {
-    const first = await createPgliteEventStore(db, { schema: 'twice' });
-    await first.append('s-1', [{ type: 'Kept', data: 1 }]);
-    await first.close();
-    expect(db.closed).toBe(false);
-    const second = await createPgliteEventStore(db, { schema: 'twice' });
-    expect(await second.streamVersion('s-1')).toBe(1);
-    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM twice.schema_migrations');
-    expect(rows[0]!.n).toBe(SCHEMA_VERSION);
-  } finally {
-    await db.close();
-  }
+  const { db } = pglite;
+  const first = await createPgliteEventStore(db, { schema: 'twice' });
+  await first.append('s-1', [{ type: 'Kept', data: 1 }]);
+  await first.close();
+  expect(db.closed).toBe(false);
+  const second = await createPgliteEventStore(db, { schema: 'twice' });
+  expect(await second.streamVersion('s-1')).toBe(1);
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM twice.schema_migrations');
+  expect(rows[0]!.n).toBe(SCHEMA_VERSION);
+  await second.close();
 });
 
 it('with autoCreate: false creates nothing, and works once the schema exists', async () => {
