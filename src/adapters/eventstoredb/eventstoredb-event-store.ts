@@ -1,21 +1,17 @@
 import {
-  ANY,
-  type AppendExpectedRevision,
   BACKWARDS,
-  type AppendResult as ClientAppendResult,
   END,
-  type EventData,
   type EventStoreDBClient,
   FORWARDS,
-  NO_STREAM,
-  STREAM_EXISTS,
   StreamNotFoundError,
 } from '@eventstore/db-client';
 import {
   type AppendOptions,
   type AppendResult,
   type Capabilities,
+  ErrorCodes,
   type EventStore,
+  EventStoreError,
   type NewEvent,
   type PreparedAppend,
   prepareAppend,
@@ -27,57 +23,65 @@ import {
   validateStreamId,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
+import { type AppendDeps, appendEvents, type IdempotencyMode } from './append.js';
 import { toRecorded } from './convert.js';
-import { mapError, versionOf } from './map-error.js';
-import { encodePosition } from './position.js';
+import { PositionFinder } from './find-position.js';
+import { DEFAULT_MAX_APPEND_SIZE, declaredLimits, MAX_RECORD_SIZE } from './limits.js';
+import { mapError } from './map-error.js';
+import { encodePosition, hasLogPosition } from './position.js';
 import { abandon, readAllEvents } from './read-all.js';
+import { StreamHeads } from './stream-heads.js';
 
-const encoder = new TextEncoder();
-
-/** The server's default MaxAppendSize: 1 MiB of event data per append. */
-export const DEFAULT_MAX_APPEND_BYTES = 1_048_576;
+/** The server's MaxAppendSize up to v25.0: 1 MiB, counted the server's way (see limits.ts). */
+export const DEFAULT_MAX_APPEND_BYTES = DEFAULT_MAX_APPEND_SIZE;
 
 /**
- * How many recently written event ids the server remembers to recognise an `'any'`/`'stream_exists'` retry. The
- * server keeps them in one bounded cache for all streams (IndexWriter `_committedEvents`, capped at 8 MiB by
- * ESConsts.CommitedEventsMemCacheLimit at roughly 100 bytes an entry), so this counts events written to the whole
- * database, not per stream.
+ * How many of a stream's most recent events an `'any'`/`'stream_exists'` retry is recognised among, by default. The
+ * adapter reads that many events when it has to decide (see {@link IdempotencyMode}), so the window is a cost per
+ * read, not a cache the server can lose.
  */
-export const DEFAULT_IDEMPOTENCY_WINDOW = 50_000;
+export const DEFAULT_IDEMPOTENCY_WINDOW = 100;
+/** The largest idempotency window the options accept (one read of that many events). */
+export const MAX_IDEMPOTENCY_WINDOW = 10_000;
 
 export interface EventStoreDBEventStoreOptions {
-  /** The server's MaxAppendSize, if it was configured away from the default 1 MiB. */
-  maxAppendBytes?: number;
-  /** Overrides the declared idempotency window (see {@link DEFAULT_IDEMPOTENCY_WINDOW}). */
+  /** The server's MaxAppendSize, if configured away from 1 MiB (v25.1 and later: 256 MiB by default). */
+  maxAppendSize?: number;
+  /** The server's MaxAppendEventSize (v25.1 and later, 16 MiB by default). */
+  maxAppendEventSize?: number;
+  /** How many recent events per stream an `'any'` retry is recognised among (default 100, at most 10,000). */
   idempotencyWindow?: number;
-}
-
-function toExpectedRevision(expected: PreparedAppend['expectedVersion']): AppendExpectedRevision {
-  if (expected === 'any') return ANY;
-  if (expected === 'stream_exists') return STREAM_EXISTS;
-  return expected === 0 ? NO_STREAM : BigInt(expected - 1);
+  /** Who recognises an `'any'`/`'stream_exists'` retry: `'adapter'` (default) or `'server'` (see IdempotencyMode). */
+  idempotency?: IdempotencyMode;
 }
 
 /**
  * The EventStore contract on EventStoreDB/KurrentDB through `@eventstore/db-client`. Version v is revision v − 1.
- * Concurrency and idempotency are the server's own (its expected-revision check and id-based retry detection), with
- * one guard the contract needs on top: see {@link EventStoreDBEventStore.append}.
+ * Optimistic concurrency is the server's expected-revision check; an `'any'`/`'stream_exists'` retry is recognised
+ * by the adapter among the stream's recent events (see {@link IdempotencyMode}).
  */
 export class EventStoreDBEventStore implements EventStore {
   readonly capabilities: Capabilities;
   readonly #client: EventStoreDBClient;
   readonly #ownsClient: boolean;
+  readonly #append: AppendDeps;
   #closed = false;
 
   constructor(client: EventStoreDBClient, options: EventStoreDBEventStoreOptions = {}, ownsClient = false) {
     this.#client = client;
     this.#ownsClient = ownsClient;
-    const maxAppend = options.maxAppendBytes ?? DEFAULT_MAX_APPEND_BYTES;
+    const limits = declaredLimits({
+      maxAppendSize: options.maxAppendSize ?? DEFAULT_MAX_APPEND_SIZE,
+      maxAppendEventSize: options.maxAppendEventSize ?? MAX_RECORD_SIZE,
+    });
+    const idempotency = options.idempotency ?? 'adapter';
+    const window = options.idempotencyWindow ?? DEFAULT_IDEMPOTENCY_WINDOW;
+    this.#append = { client, heads: new StreamHeads(10_000, window), window, idempotency };
     this.capabilities = Object.freeze({
       maxEventsPerAppend: Number.POSITIVE_INFINITY,
-      maxEventBytes: maxAppend,
-      maxAppendBytes: maxAppend,
-      idempotencyWindow: options.idempotencyWindow ?? DEFAULT_IDEMPOTENCY_WINDOW,
+      ...limits,
+      // The server's cache guarantees nothing (a restart empties it).
+      idempotencyWindow: idempotency === 'server' ? 0 : window,
     });
   }
 
@@ -86,14 +90,10 @@ export class EventStoreDBEventStore implements EventStore {
   }
 
   /**
-   * Appends through the server's Append call. An empty batch never reaches the server (it would write an empty
-   * record): its expected version is checked against {@link streamVersion}.
-   *
-   * The server recognises an `'any'`/`'stream_exists'` retry when every id of the batch is among the stream's recent
-   * ids, without checking that they are consecutive (IndexWriter.CheckCommit). The contract wants them to be the
-   * events that follow the first one, so when a batch of several caller-supplied ids comes back, the events that
-   * end at the reported revision are read back and compared; a mismatch means nothing was written, and is
-   * WRONG_EXPECTED_VERSION.
+   * Appends through the server's Append call. An exact expected version is checked, and a retry recognised, by the
+   * server against its index. `'any'`/`'stream_exists'` are decided by the adapter (see {@link appendEvents}). An
+   * empty batch never reaches the server (it would write an empty record): its expected version is checked against
+   * {@link streamVersion}.
    */
   async append(
     streamId: string,
@@ -103,69 +103,7 @@ export class EventStoreDBEventStore implements EventStore {
     this.#assertOpen();
     const prepared = prepareAppend(streamId, events, options, this.capabilities);
     if (prepared.events.length === 0) return this.#emptyAppend(prepared);
-    const ctx = {
-      streamId: prepared.streamId,
-      expectedVersion: prepared.requestedExpectedVersion,
-      eventCount: prepared.events.length,
-      bytes: prepared.bytes,
-    };
-    const data = prepared.events.map(
-      (e) =>
-        ({
-          id: e.id,
-          contentType: 'application/json',
-          type: e.type,
-          data: JSON.parse(e.dataJson),
-          // A plain Uint8Array: the client sends it as is (a Buffer would be JSON-encoded as an object).
-          metadata: encoder.encode(e.metadataJson),
-        }) as EventData,
-    );
-    let result: ClientAppendResult;
-    try {
-      result = await this.#client.appendToStream(prepared.streamId, data, {
-        expectedRevision: toExpectedRevision(prepared.expectedVersion),
-      });
-    } catch (err) {
-      throw mapError(err, ctx);
-    }
-    const revision = result.nextExpectedRevision;
-    if (!result.success) {
-      throw new WrongExpectedVersionError(
-        prepared.streamId,
-        prepared.requestedExpectedVersion,
-        versionOf(revision < 0n ? 'no_stream' : revision),
-      );
-    }
-    const n = prepared.events.length;
-    const mayBeLooseRetry =
-      typeof prepared.expectedVersion !== 'number' && n > 1 && events[0]?.id !== undefined;
-    if (mayBeLooseRetry || !result.position) {
-      const tail = await this.#readBack(prepared.streamId, revision, n);
-      if (tail.some((e, k) => e.id !== prepared.events[k]!.id)) {
-        throw new WrongExpectedVersionError(prepared.streamId, prepared.requestedExpectedVersion, undefined, {
-          reason: 'the event ids match earlier events that are not consecutive',
-        });
-      }
-      return { nextExpectedVersion: Number(revision) + 1, lastPosition: tail.at(-1)!.position };
-    }
-    return { nextExpectedVersion: Number(revision) + 1, lastPosition: encodePosition(result.position) };
-  }
-
-  /** The `n` events that end at `lastRevision`, in version order. */
-  async #readBack(streamId: string, lastRevision: bigint, n: number): Promise<RecordedEvent[]> {
-    const out: RecordedEvent[] = [];
-    try {
-      for await (const e of this.#client.readStream(streamId, {
-        direction: BACKWARDS,
-        fromRevision: lastRevision,
-        maxCount: n,
-      })) {
-        out.push(toRecorded(e));
-      }
-    } catch (err) {
-      throw mapError(err, { streamId });
-    }
-    return out.reverse();
+    return appendEvents(this.#append, prepared);
   }
 
   async #emptyAppend(prepared: PreparedAppend): Promise<AppendResult> {
@@ -193,10 +131,26 @@ export class EventStoreDBEventStore implements EventStore {
       ...(Number.isFinite(q.maxCount) ? { maxCount: q.maxCount } : {}),
     });
     let done = false;
+    let finder: PositionFinder | undefined;
     try {
       for await (const e of read.iterator({ destroyOnReturn: false })) {
         this.#assertOpen();
-        yield toRecorded(e);
+        const ev = e.event!;
+        if (hasLogPosition(ev.position)) {
+          yield toRecorded(e);
+          continue;
+        }
+        // An event of an explicit transaction: the stream read has no position for it, $all has.
+        finder ??= new PositionFinder(this.#client, q.streamId);
+        const found = await finder.find(ev.id);
+        if (!found) {
+          throw new EventStoreError(
+            ErrorCodes.BACKEND_ERROR,
+            `EventStoreDB read event ${ev.id} of stream '${q.streamId}' without a log position, and $all does not have it`,
+            { streamId: q.streamId },
+          );
+        }
+        yield toRecorded(e, encodePosition(found));
       }
       done = true;
     } catch (err) {

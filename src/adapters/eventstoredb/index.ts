@@ -1,16 +1,30 @@
 import { EventStoreDBClient } from '@eventstore/db-client';
 import { InvalidArgumentError } from '../../contract/index.js';
 import { assertKnownOptions, assertKnownParams } from '../../url-options.js';
-import { EventStoreDBEventStore, type EventStoreDBEventStoreOptions } from './eventstoredb-event-store.js';
+import {
+  EventStoreDBEventStore,
+  type EventStoreDBEventStoreOptions,
+  MAX_IDEMPOTENCY_WINDOW,
+} from './eventstoredb-event-store.js';
 
+export type { IdempotencyMode } from './append.js';
 export {
   DEFAULT_IDEMPOTENCY_WINDOW,
   DEFAULT_MAX_APPEND_BYTES,
   EventStoreDBEventStore,
   type EventStoreDBEventStoreOptions,
+  MAX_IDEMPOTENCY_WINDOW,
 } from './eventstoredb-event-store.js';
+export { declaredLimits, type ServerLimits, serverEventSize } from './limits.js';
 export { mapError } from './map-error.js';
-export { decodePosition, encodePosition, type LogPosition, OFFSET_BITS } from './position.js';
+export {
+  decodePosition,
+  encodePosition,
+  type LogPosition,
+  MAX_LOG_POSITION,
+  MAX_POSITION,
+  PREPARE_BITS,
+} from './position.js';
 
 /**
  * A store over a client you built and own: `close()` leaves it open.
@@ -26,6 +40,7 @@ export function createEventStoreDBEventStore(
   if (!(client instanceof EventStoreDBClient)) {
     throw new InvalidArgumentError('client must be an EventStoreDBClient', { argument: 'client' });
   }
+  assertKnownOptions(options as Record<string, unknown>, [...OPTIONS]);
   return new EventStoreDBEventStore(client, validateOptions(options as Record<string, unknown>));
 }
 
@@ -37,17 +52,29 @@ const CLIENT_SCHEMES: Readonly<Record<string, string>> = {
   'kurrentdb+discover:': 'esdb+discover',
 };
 
+const OPTIONS = ['maxAppendSize', 'maxAppendEventSize', 'idempotencyWindow', 'idempotency'] as const;
+
 function validateOptions(options: Record<string, unknown>): EventStoreDBEventStoreOptions {
   const out: EventStoreDBEventStoreOptions = {};
-  for (const key of ['maxAppendBytes', 'idempotencyWindow'] as const) {
+  for (const key of ['maxAppendSize', 'maxAppendEventSize', 'idempotencyWindow'] as const) {
     const v = options[key];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
-      throw new InvalidArgumentError(`options.${key} must be a positive integer`, {
+    const max = key === 'idempotencyWindow' ? MAX_IDEMPOTENCY_WINDOW : Number.MAX_SAFE_INTEGER;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > max) {
+      throw new InvalidArgumentError(`options.${key} must be an integer from 1 to ${max}`, {
         argument: `options.${key}`,
       });
     }
     out[key] = v;
+  }
+  const mode = options.idempotency;
+  if (mode !== undefined) {
+    if (mode !== 'adapter' && mode !== 'server') {
+      throw new InvalidArgumentError("options.idempotency must be 'adapter' or 'server'", {
+        argument: 'options.idempotency',
+      });
+    }
+    out.idempotency = mode;
   }
   return out;
 }
@@ -55,15 +82,15 @@ function validateOptions(options: Record<string, unknown>): EventStoreDBEventSto
 /**
  * `esdb://host:2113?tls=false`, `esdb+discover://…`, `kurrentdb://…`, `kurrentdb+discover://…`: the URL is the
  * client's connection string (its query parameters are the client's settings), with `kurrentdb` read as `esdb`.
- * The store owns the client it builds and disposes of it in `close()`. Options: `maxAppendBytes` (the server's
- * MaxAppendSize, when configured away from 1 MiB), `idempotencyWindow`. Nothing is created on first use, so
- * `autoCreate` has no effect.
+ * The store owns the client it builds and disposes of it in `close()`. Options: `maxAppendSize` and
+ * `maxAppendEventSize` (the server's limits, when not the defaults), `idempotencyWindow`, `idempotency`. Nothing is
+ * created on first use, so `autoCreate` has no effect.
  */
 export async function openFromUrl(
   url: URL,
   options: Record<string, unknown>,
 ): Promise<EventStoreDBEventStore> {
-  assertKnownOptions(options, ['autoCreate', 'maxAppendBytes', 'idempotencyWindow']);
+  assertKnownOptions(options, ['autoCreate', ...OPTIONS]);
   const opts = validateOptions(options);
   const scheme = CLIENT_SCHEMES[url.protocol.toLowerCase()];
   if (scheme === undefined || url.host === '') {

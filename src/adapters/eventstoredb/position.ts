@@ -6,51 +6,54 @@ export interface LogPosition {
   prepare: bigint;
 }
 
-/**
- * Bits given to the distance between an event's commit and prepare positions. 24 bits: up to 16 MiB - 1, the
- * server's largest record (and its largest configurable MaxAppendSize).
- *
- * Why the distance fits: the server writes each event of an append as a prepare record flagged IsCommitted (an
- * implicit transaction), and $all reports such an event at commit = prepare = its own log position, so the
- * distance is 0 for everything written through gRPC. Only explicit transactions of the legacy TCP API wrote a
- * separate commit record after the prepares (commit > prepare, never <), and then the distance is the bytes written
- * between a prepare and its commit. With 24 bits, commit positions below 2^39 (512 GiB of log) keep the position
- * inside a signed 64-bit integer, which is what most places a checkpoint is stored in; past that positions are
- * still exact, only larger.
- */
-export const OFFSET_BITS = 24n;
-const OFFSET_LIMIT = 1n << OFFSET_BITS;
+/** Bits given to the prepare position: all of a server position (a signed 64-bit integer), and one to spare. */
+export const PREPARE_BITS = 64n;
+const PREPARE_MASK = (1n << PREPARE_BITS) - 1n;
+/** The largest log position the server can write (`long.MaxValue`). */
+export const MAX_LOG_POSITION = (1n << 63n) - 1n;
+/** The largest position this adapter can return: that of {commit, prepare} = {2^63 − 1, 2^63 − 1}, below 2^127. */
+export const MAX_POSITION = (MAX_LOG_POSITION << PREPARE_BITS) + MAX_LOG_POSITION + 1n;
 
 /**
- * Encodes {commit, prepare} into one bigint ≥ 1 that orders like the pair (commit first, then prepare):
- *
- *     position = ((commit + 1) << 24) - (commit - prepare)
- *
- * For a gRPC-written event (commit = prepare = p) that is simply (p + 1) · 2^24. Order is preserved because every
- * event with a larger commit lands in a later 2^24-wide band, and within a band a larger prepare means a smaller
- * distance, hence a larger position.
- *
- * Throws BACKEND_ERROR for a pair the encoding cannot hold (prepare after commit, or 16 MiB or more before it).
+ * Whether the server sent a real position. A stream read of an event written in an explicit transaction (the legacy
+ * TCP API) has none: the server sends -1 as an unsigned number, 2^64 − 1, for both parts.
  */
-export function encodePosition({ commit, prepare }: LogPosition): bigint {
-  const distance = commit - prepare;
-  if (commit < 0n || distance < 0n || distance >= OFFSET_LIMIT) {
-    throw new EventStoreError(
-      ErrorCodes.BACKEND_ERROR,
-      `EventStoreDB log position {commit: ${commit}, prepare: ${prepare}} cannot be encoded: the prepare position ` +
-        `must be at most ${OFFSET_LIMIT - 1n} bytes before the commit position`,
-    );
-  }
-  return ((commit + 1n) << OFFSET_BITS) - distance;
+export function hasLogPosition(p: LogPosition | undefined): p is LogPosition {
+  return p !== undefined && p.commit <= MAX_LOG_POSITION && p.prepare <= MAX_LOG_POSITION;
 }
 
 /**
- * The inverse of {@link encodePosition}, for every bigint ≥ 1: the pair whose encoding it is. (Every integer lies in
- * exactly one band, so `decodePosition(x)` is the lexicographically smallest pair whose position is ≥ x; `prepare`
- * can come out negative for numbers no event has.)
+ * Encodes {commit, prepare} into one bigint that orders exactly like the pair (commit first, then prepare) and
+ * decodes back to it, for every pair the server can write:
+ *
+ *     position = commit · 2^64 + prepare + 1
+ *
+ * Why not something smaller: $all orders events by commit, then prepare. Events written through gRPC have
+ * commit = prepare, but an explicit transaction (legacy TCP API) gave all its events the position of its commit
+ * record, written after every prepare, with other clients' writes in between and no bound on the distance. An
+ * order-preserving, reversible encoding must then leave room under each commit position c for every prepare
+ * position below it, so any such encoding grows at least like c²/2 and passes 2^63 once the log passes about 4 GiB.
+ * This one passes it for every event (commit ≥ 1 on a real log), so code that stores positions learns on the first
+ * event, not the first large log, that they need more than 64 bits: store them as text or NUMERIC(39).
+ *
+ * Throws BACKEND_ERROR for a pair outside the server's range (negative, or the "no position" marker 2^64 − 1).
+ */
+export function encodePosition({ commit, prepare }: LogPosition): bigint {
+  if (commit < 0n || prepare < 0n || commit > MAX_LOG_POSITION || prepare > MAX_LOG_POSITION) {
+    throw new EventStoreError(
+      ErrorCodes.BACKEND_ERROR,
+      `EventStoreDB log position {commit: ${commit}, prepare: ${prepare}} is not a position the server writes`,
+    );
+  }
+  return (commit << PREPARE_BITS) + prepare + 1n;
+}
+
+/**
+ * The inverse of {@link encodePosition}, total on every bigint ≥ 1: a bijection between those and the pairs with
+ * 0 ≤ prepare < 2^64, so a number between two events' positions decodes to a pair between theirs (`prepare` may
+ * then exceed `commit`, or 2^63 − 1, for numbers no event has).
  */
 export function decodePosition(position: bigint): LogPosition {
-  const commit = ((position + OFFSET_LIMIT - 1n) >> OFFSET_BITS) - 1n;
-  const distance = ((commit + 1n) << OFFSET_BITS) - position;
-  return { commit, prepare: commit - distance };
+  const x = position - 1n;
+  return { commit: x >> PREPARE_BITS, prepare: x & PREPARE_MASK };
 }

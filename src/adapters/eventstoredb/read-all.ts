@@ -15,7 +15,13 @@ import {
 } from '../../contract/index.js';
 import { toRecorded } from './convert.js';
 import { mapError } from './map-error.js';
-import { decodePosition, encodePosition, type LogPosition } from './position.js';
+import {
+  decodePosition,
+  encodePosition,
+  type LogPosition,
+  MAX_LOG_POSITION,
+  MAX_POSITION,
+} from './position.js';
 
 /** A $all event with its encoded position. */
 export interface PositionedEvent {
@@ -29,14 +35,17 @@ export function isSystemEvent(streamId: string, type: string): boolean {
 }
 
 /** Escapes the regex syntax characters (the same set in .NET and JavaScript), so a type matches literally. */
-function escapeRegex(s: string): string {
+export function escapeRegex(s: string): string {
   return s.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
 }
 
-/** Where to start reading: the pair `after` decodes to, with a negative prepare moved to 0 (the same events). */
+/**
+ * Where to start reading: the pair `after` decodes to. A prepare past any the server writes is after every event of
+ * that commit position, so reading starts at the next one.
+ */
 function startOf(after: bigint): LogPosition {
   const p = decodePosition(after);
-  return { commit: p.commit, prepare: p.prepare < 0n ? 0n : p.prepare };
+  return p.prepare > MAX_LOG_POSITION ? { commit: p.commit + 1n, prepare: 0n } : p;
 }
 
 function positioned(resolved: AllStreamResolvedEvent): PositionedEvent {
@@ -81,7 +90,7 @@ export async function abandon(stream: { resume(): unknown; cancel(): Promise<voi
  * message, after it pushed every earlier event into the stream's buffer, so the events still to take are exactly
  * those taken so far plus what is buffered at that moment.
  */
-async function* untilCaughtUp(sub: AllStreamSubscription): AsyncGenerator<PositionedEvent> {
+export async function* untilCaughtUp(sub: AllStreamSubscription): AsyncGenerator<PositionedEvent> {
   let received = 0;
   let target: number | undefined;
   let failure: { error: unknown } | undefined;
@@ -159,7 +168,8 @@ export async function* readAllEvents(
 ): AsyncGenerator<RecordedEvent> {
   assertOpen();
   const q = prepareReadAll(options);
-  if (q.maxCount === 0) return;
+  // Nothing can be after the last position the server can write.
+  if (q.maxCount === 0 || q.after >= MAX_POSITION) return;
   try {
     yield* read(client, q, assertOpen);
   } catch (err) {

@@ -4,7 +4,7 @@ import streamsPb from '@eventstore/db-client/generated/streams_pb.js';
 import { type ServerReadableStream, type ServiceError, type sendUnaryData, status } from '@grpc/grpc-js';
 import { maxAppendSizeExceeded, parseUuid, rpcError, streamDeleted, streamName } from './codec.js';
 import { type CommitDecision, checkCommit, type ExpectedRevision } from './commit-check.js';
-import type { LogEvent, ProposedEvent, TransactionLog } from './log.js';
+import { type LogEvent, type ProposedEvent, type TransactionLog, withTruncateBefore } from './log.js';
 
 type AppendReq = InstanceType<typeof streamsPb.AppendReq>;
 type AppendResp = InstanceType<typeof streamsPb.AppendResp>;
@@ -49,27 +49,42 @@ function success(revision: bigint, at: LogEvent | undefined): AppendResp {
   return resp;
 }
 
-/** Writes `$metadata` to `$$stream`, as the server does for soft delete and re-creation (`$tb`). */
+/**
+ * Writes `$metadata` to `$$stream` with `$tb` set to `tb` and the rest of the stream's metadata kept, as the server
+ * does for a soft delete (`$tb` = long.MaxValue) and for the write that re-creates a soft-deleted stream (`$tb` = its
+ * first new event; the .NET client's `recreated_preserves_metadata_except_truncate_before`).
+ */
 export function writeTruncateBefore(log: TransactionLog, stream: string, tb: bigint): void {
   const meta = `$$${stream}`;
-  const data = Buffer.from(`{"$tb":${tb.toString()}}`, 'utf8');
   log.write(meta, log.lastRevision(meta) + 1n, [
     {
       id: randomUUID(),
       type: '$metadata',
       contentType: 'application/json',
-      data,
+      data: withTruncateBefore(log.ensure(stream).metadata, tb),
       customMetadata: new Uint8Array(),
     },
   ]);
 }
 
 /**
- * Streams.Append (client streaming: options, then proposed messages), after Streams.Append.cs: the server sums the
- * `data` bytes and fails with MaximumAppendSizeExceeded past MaxAppendSize; `type` and `content-type` metadata are
- * required; a wrong expected version is answered in-band (AppendResp.wrong_expected_version) with the current
- * revision; success carries the stream's revision and the log position of the write (WriteEventsCompleted: the
- * commit position, i.e. the last event's position for an implicit transaction).
+ * What the server counts of an event against MaxAppendSize: Event.SizeOnDisk = data bytes + metadata bytes + 2 ×
+ * the type's length in UTF-16 code units (kurrent-io/KurrentDB, src/KurrentDB.Core/Data/Event.cs, used by
+ * Streams.Append.cs). Older servers (EventStore/EventStore Streams.Append.cs before SizeOnDisk) summed data bytes
+ * only, which this count never falls below.
+ */
+export function sizeOnDisk(type: string, data: Uint8Array, metadata: Uint8Array): number {
+  return data.length + metadata.length + 2 * type.length;
+}
+
+/**
+ * Streams.Append (client streaming: options, then proposed messages), after Streams.Append.cs: each proposed event
+ * needs the `type` and `content-type` metadata; the server adds up {@link sizeOnDisk} as the messages arrive and
+ * fails the call with MaximumAppendSizeExceeded as soon as the sum passes MaxAppendSize, without waiting for the
+ * rest of the request. A wrong expected version is answered in-band (AppendResp.wrong_expected_version) with the
+ * current revision; success carries the stream's revision and the log position of the write (WriteEventsCompleted:
+ * the commit position, i.e. the last event's position for an implicit transaction), or no position when the write
+ * was recognised as a retry of events a read cannot return.
  */
 export function append(
   log: TransactionLog,
@@ -80,45 +95,47 @@ export function append(
   let options: InstanceType<typeof streamsPb.AppendReq.Options> | undefined;
   const proposed: ProposedEvent[] = [];
   let size = 0;
-  let failed: ServiceError | undefined;
+  let answered = false;
+  const answer: sendUnaryData<AppendResp> = (err, value) => {
+    if (answered) return;
+    answered = true;
+    cb(err, value);
+  };
   call.on('data', (req: AppendReq) => {
-    if (failed) return;
+    if (answered) return;
     if (req.hasOptions()) {
       options = req.getOptions();
       return;
     }
     const m = req.getProposedMessage();
     if (!options || !m) {
-      failed = rpcError(status.INVALID_ARGUMENT, 'options must come first');
-      return;
-    }
-    const data = m.getData_asU8();
-    size += data.length;
-    if (size > maxAppendSize) {
-      failed = maxAppendSizeExceeded(maxAppendSize);
+      answer(rpcError(status.INVALID_ARGUMENT, 'options must come first'));
       return;
     }
     const meta = m.getMetadataMap();
     const type = meta.get('type');
     const contentType = meta.get('content-type');
     if (type === undefined || contentType === undefined) {
-      failed = rpcError(status.INVALID_ARGUMENT, 'Required Metadata Property is missing', {
-        exception: 'missing-required-metadata-property',
-        'required-metadata-properties': type === undefined ? 'type' : 'content-type',
-      });
+      answer(
+        rpcError(status.INVALID_ARGUMENT, 'Required Metadata Property is missing', {
+          exception: 'missing-required-metadata-property',
+          'required-metadata-properties': type === undefined ? 'type' : 'content-type',
+        }),
+      );
       return;
     }
-    proposed.push({
-      id: parseUuid(m.getId()),
-      type,
-      contentType,
-      data,
-      customMetadata: m.getCustomMetadata_asU8(),
-    });
+    const data = m.getData_asU8();
+    const customMetadata = m.getCustomMetadata_asU8();
+    size += sizeOnDisk(type, data, customMetadata);
+    if (size > maxAppendSize) {
+      answer(maxAppendSizeExceeded(maxAppendSize));
+      return;
+    }
+    proposed.push({ id: parseUuid(m.getId()), type, contentType, data, customMetadata });
   });
   call.on('end', () => {
-    if (failed) return cb(failed);
-    if (!options) return cb(rpcError(status.INVALID_ARGUMENT, 'options are required'));
+    if (answered) return;
+    if (!options) return answer(rpcError(status.INVALID_ARGUMENT, 'options are required'));
     try {
       const name = streamName(options.getStreamIdentifier());
       const expected = expectedOf(options);
@@ -128,9 +145,9 @@ export function append(
         expected,
         proposed.map((e) => e.id),
       );
-      cb(null, respond(log, name, expected, decision, proposed));
+      answer(null, respond(log, name, expected, decision, proposed));
     } catch (err) {
-      cb(err as ServiceError);
+      answer(err as ServiceError);
     }
   });
 }
@@ -148,21 +165,15 @@ function respond(
     case 'wrong-expected-version':
       return wrongExpectedVersion(expected, decision.current);
     case 'idempotent': {
-      const state = log.stream(name)!;
-      const at = state.events.find((e) => e.revision === decision.lastRevision);
+      // The position only when a read returns the event (IndexWriter reads it through the stream's metadata).
+      const at = log.visibleEvents(name).find((e) => e.revision === decision.lastRevision);
       return success(decision.lastRevision, at);
     }
     case 'ok': {
       if (proposed.length === 0) return success(decision.current, undefined);
-      const state = log.stream(name);
-      let first = decision.current + 1n;
-      if (state?.softDeleted) {
-        // Re-creating a soft-deleted stream continues its revisions and moves $tb to the first new event.
-        first = (state.events.at(-1)?.revision ?? -1n) + 1n;
-        state.softDeleted = false;
-        state.truncateBefore = first;
-        writeTruncateBefore(log, name, first);
-      }
+      const first = decision.current + 1n;
+      // Writing to a soft-deleted stream re-creates it: its revisions continue and `$tb` moves to the first new event.
+      if (log.isSoftDeleted(name)) writeTruncateBefore(log, name, first);
       const written = log.write(name, first, proposed);
       return success(written.at(-1)!.revision, written.at(-1));
     }

@@ -45,14 +45,28 @@ export function makeUuid(id: string, structured: boolean): InstanceType<typeof s
   return uuid;
 }
 
-/** A ReadResp carrying one event, as the server's ConvertToReadEvent builds it. */
-export function eventResponse(e: LogEvent, structuredUuid: boolean): InstanceType<typeof streamsPb.ReadResp> {
+/** What the server sends for a position it does not have: -1 as an unsigned 64-bit number (Position.FromInt64). */
+export const NO_POSITION = '18446744073709551615';
+
+/**
+ * A ReadResp carrying one event, as the server's ConvertToReadEvent builds it (kurrent-io/KurrentDB,
+ * src/KurrentDB.Core/Services/Transport/Grpc/Streams.Read.cs, ResponseConverter). $all reads always know the
+ * event's {commit, prepare}. A stream read knows it only for an event that is its own commit (a prepare flagged
+ * IsCommitted, every event written through gRPC); an event of an explicit transaction comes with commit = prepare
+ * = 2^64 − 1 and `no_position`.
+ */
+export function eventResponse(
+  e: LogEvent,
+  structuredUuid: boolean,
+  read: 'stream' | 'all',
+): InstanceType<typeof streamsPb.ReadResp> {
+  const known = read === 'all' || e.commit === e.prepare;
   const record = new streamsPb.ReadResp.ReadEvent.RecordedEvent();
   record.setId(makeUuid(e.id, structuredUuid));
   record.setStreamIdentifier(streamIdentifier(e.streamId));
   record.setStreamRevision(e.revision.toString());
-  record.setPreparePosition(String(e.prepare));
-  record.setCommitPosition(String(e.commit));
+  record.setPreparePosition(known ? String(e.prepare) : NO_POSITION);
+  record.setCommitPosition(known ? String(e.commit) : NO_POSITION);
   const meta = record.getMetadataMap();
   meta.set('type', e.type);
   meta.set('content-type', e.contentType);
@@ -61,7 +75,8 @@ export function eventResponse(e: LogEvent, structuredUuid: boolean): InstanceTyp
   record.setData(e.data);
   const readEvent = new streamsPb.ReadResp.ReadEvent();
   readEvent.setEvent(record);
-  readEvent.setCommitPosition(String(e.commit));
+  if (known) readEvent.setCommitPosition(String(e.commit));
+  else readEvent.setNoPosition(new sharedPb.Empty());
   const resp = new streamsPb.ReadResp();
   resp.setEvent(readEvent);
   return resp;

@@ -4,7 +4,7 @@ import { type ServerUnaryCall, type ServiceError, type sendUnaryData, status } f
 import { expectedOf, writeTruncateBefore } from './append.js';
 import { rpcError, streamDeleted, streamName } from './codec.js';
 import type { ExpectedRevision } from './commit-check.js';
-import { TOMBSTONE_REVISION, type TransactionLog } from './log.js';
+import { SOFT_DELETED_TB, TOMBSTONE_REVISION, type TransactionLog } from './log.js';
 
 function checkDelete(log: TransactionLog, name: string, expected: ExpectedRevision): void {
   if (log.stream(name)?.tombstoned) throw streamDeleted(name);
@@ -14,14 +14,16 @@ function checkDelete(log: TransactionLog, name: string, expected: ExpectedRevisi
     (expected.kind === 'no_stream' && current < 0n) ||
     (expected.kind === 'stream_exists' && current >= 0n) ||
     (expected.kind === 'exact' && expected.revision === current);
-  if (!ok) {
-    throw rpcError(status.FAILED_PRECONDITION, 'Wrong expected version.', {
-      exception: 'wrong-expected-version',
-      'stream-name': name,
-      'expected-version': expected.kind === 'exact' ? expected.revision.toString() : '-2',
-      ...(current >= 0n ? { 'actual-version': current.toString() } : {}),
-    });
-  }
+  if (!ok) throw wrongExpectedVersion(name, expected, current);
+}
+
+function wrongExpectedVersion(name: string, expected: ExpectedRevision, current: bigint): ServiceError {
+  return rpcError(status.FAILED_PRECONDITION, 'Wrong expected version.', {
+    exception: 'wrong-expected-version',
+    'stream-name': name,
+    'expected-version': expected.kind === 'exact' ? expected.revision.toString() : '-2',
+    ...(current >= 0n ? { 'actual-version': current.toString() } : {}),
+  });
 }
 
 function positionResp<T extends { setPosition(p: never): unknown }>(
@@ -36,7 +38,11 @@ function positionResp<T extends { setPosition(p: never): unknown }>(
   return resp;
 }
 
-/** Streams.Delete: a soft delete, which writes `$tb` = long.MaxValue to the stream's metadata stream. */
+/**
+ * Streams.Delete: a soft delete, which writes `$tb` = long.MaxValue to the stream's metadata stream (its other
+ * metadata kept). The events stay in the index and in $all; stream reads stop returning them, and the stream keeps
+ * its last revision. A stream that never had events cannot be soft-deleted: WrongExpectedVersion.
+ */
 export function del(
   log: TransactionLog,
   call: ServerUnaryCall<InstanceType<typeof streamsPb.DeleteReq>, InstanceType<typeof streamsPb.DeleteResp>>,
@@ -45,13 +51,10 @@ export function del(
   try {
     const o = call.request.getOptions()!;
     const name = streamName(o.getStreamIdentifier());
-    checkDelete(log, name, expectedOf(o));
-    const state = log.stream(name);
-    if (state) {
-      state.softDeleted = true;
-      state.truncateBefore = (state.events.at(-1)?.revision ?? -1n) + 1n;
-    }
-    writeTruncateBefore(log, name, TOMBSTONE_REVISION);
+    const expected = expectedOf(o);
+    checkDelete(log, name, expected);
+    if (log.lastRevision(name) < 0n) throw wrongExpectedVersion(name, expected, -1n);
+    writeTruncateBefore(log, name, SOFT_DELETED_TB);
     cb(null, positionResp(new streamsPb.DeleteResp(), streamsPb.DeleteResp.Position, log.all.at(-1)!.commit));
   } catch (err) {
     cb(err as ServiceError);

@@ -45,11 +45,51 @@ export interface ProposedEvent {
 }
 
 export interface StreamState {
+  /** Every event the index holds, hidden or not (metadata hides events from reads, never from the index). */
   events: LogEvent[];
-  /** Revisions below this are hidden ($tb). Soft delete sets it past the end. */
-  truncateBefore: bigint;
-  softDeleted: boolean;
+  /** The stream's metadata, from the last `$metadata` event of `$$stream` (`{}` when none). */
+  metadata: StreamMetadata;
   tombstoned: boolean;
+}
+
+/** The parts of stream metadata (SystemMetadata: `$tb`, `$maxCount`, `$maxAge`) that hide events from reads. */
+export interface StreamMetadata {
+  truncateBefore?: bigint;
+  maxCount?: number;
+  /** Seconds. */
+  maxAge?: number;
+  /** The whole JSON document, so a soft delete or re-creation can rewrite `$tb` and keep the rest. */
+  raw: Record<string, unknown>;
+}
+
+/** Metadata JSON with `$tb` set to `tb` and every other property kept (a double cannot carry long.MaxValue). */
+export function withTruncateBefore(metadata: StreamMetadata, tb: bigint): Uint8Array {
+  const { $tb: _, ...rest } = metadata.raw;
+  const others = JSON.stringify(rest).slice(1, -1);
+  return Buffer.from(`{${others}${others ? ',' : ''}"$tb":${tb.toString()}}`, 'utf8');
+}
+
+/** `$tb` of a soft-deleted stream: EventNumber.DeletedStream (long.MaxValue). */
+export const SOFT_DELETED_TB = 9223372036854775807n;
+
+function parseMetadata(data: Uint8Array): StreamMetadata {
+  let raw: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(data).toString('utf8'));
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      raw = parsed as Record<string, unknown>;
+  } catch {
+    // The server ignores metadata it cannot parse (StreamMetadata.TryFromJsonBytes): nothing is hidden.
+  }
+  const int = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined);
+  // `$tb` can be long.MaxValue, past a double's precision: read its digits from the text.
+  const tb = /"\$tb"\s*:\s*(\d+)/.exec(Buffer.from(data).toString('utf8'))?.[1];
+  return {
+    raw,
+    ...(tb !== undefined && typeof raw.$tb === 'number' ? { truncateBefore: BigInt(tb) } : {}),
+    ...(int(raw.$maxCount) !== undefined ? { maxCount: int(raw.$maxCount)! } : {}),
+    ...(int(raw.$maxAge) !== undefined ? { maxAge: int(raw.$maxAge)! } : {}),
+  };
 }
 
 /** Fixed part of a prepare record (header, flags, ids, lengths) plus the 4-byte length prefix and suffix. */
@@ -70,36 +110,65 @@ function utf8(s: string): number {
 export type Listener = (event: LogEvent) => void;
 
 /**
- * The recent-id cache that recognises retries with ANY/STREAM_EXISTS: the server keeps committed event ids in a
- * bounded cache (IndexWriter `_committedEvents`, a BoundedCache limited by ESConsts.CommitedEventsMemCacheLimit),
- * shared by all streams, oldest evicted first. Modelled here by entry count.
+ * The recent-id cache that recognises retries with ANY/STREAM_EXISTS, after IndexWriter `_committedEvents`
+ * (kurrent-io/KurrentDB, src/KurrentDB.Core/Services/Storage/ReaderIndex/IndexWriter.cs): a BoundedCache shared by
+ * every stream (system and projection writes included) and bounded by an estimate of its memory,
+ * ESConsts.CommittedEventsMemCacheLimit (8 MiB), not by a count. Each entry is estimated at 16 + 4 + pointer size
+ * + the stream name's in-memory size, so the cache holds about 110,000 ids for 10-character stream names, 46,600
+ * at 64 characters and 33,000 at 100. An id already present keeps its *first* stream and event number (the
+ * writer adds only ids it has not seen), and the oldest insertion is evicted first. It lives in the leader's memory
+ * only: a restart (or a new leader) starts it empty.
  */
 export class RecentIdCache {
-  readonly #capacity: number;
-  readonly #map = new Map<string, { streamId: string; revision: bigint }>();
+  readonly #budget: number;
+  readonly #map = new Map<string, { streamId: string; revision: bigint; bytes: number }>();
+  #bytes = 0;
 
-  constructor(capacity: number) {
-    this.#capacity = capacity;
+  constructor(budgetBytes: number) {
+    this.#budget = budgetBytes;
+  }
+
+  /** The estimated size of one entry: key, event number and pointer, plus a .NET string of the stream name. */
+  static entryBytes(streamId: string): number {
+    const stringObject = Math.ceil((22 + 2 * streamId.length) / 8) * 8;
+    return 16 + 4 + 8 + stringObject;
   }
 
   add(id: string, streamId: string, revision: bigint): void {
-    this.#map.delete(id);
-    this.#map.set(id, { streamId, revision });
-    if (this.#map.size > this.#capacity) {
-      const oldest = this.#map.keys().next().value;
-      if (oldest !== undefined) this.#map.delete(oldest);
+    if (this.#map.has(id)) return;
+    const bytes = RecentIdCache.entryBytes(streamId);
+    this.#map.set(id, { streamId, revision, bytes });
+    this.#bytes += bytes;
+    while (this.#bytes > this.#budget && this.#map.size > 0) {
+      const [oldest, entry] = this.#map.entries().next().value!;
+      this.#map.delete(oldest);
+      this.#bytes -= entry.bytes;
     }
   }
 
   get(id: string): { streamId: string; revision: bigint } | undefined {
     return this.#map.get(id);
   }
+
+  get size(): number {
+    return this.#map.size;
+  }
+
+  /** What a restart does to it. */
+  clear(): void {
+    this.#map.clear();
+    this.#bytes = 0;
+  }
 }
 
 export interface TransactionLogOptions {
   layout?: PositionLayout;
-  idCacheSize?: number;
+  /** The recent-id cache's memory budget (default 8 MiB, ESConsts.CommittedEventsMemCacheLimit). */
+  idCacheBytes?: number;
 }
+
+/** ESConsts.CommittedEventsMemCacheLimit. */
+export const ID_CACHE_BYTES = 8 * 1024 * 1024;
 
 export class TransactionLog {
   readonly layout: PositionLayout;
@@ -114,7 +183,7 @@ export class TransactionLog {
 
   constructor(options: TransactionLogOptions = {}) {
     this.layout = options.layout ?? 'implicit';
-    this.idCache = new RecentIdCache(options.idCacheSize ?? 65_536);
+    this.idCache = new RecentIdCache(options.idCacheBytes ?? ID_CACHE_BYTES);
   }
 
   /** The writer checkpoint: where the next record starts. */
@@ -126,17 +195,47 @@ export class TransactionLog {
     return this.streams.get(streamId);
   }
 
-  /** The stream's last revision, or -1n when it has no (visible) events. */
+  /**
+   * The stream's last event number as the index knows it (IndexWriter.GetStreamLastEventNumber): metadata never
+   * hides it, so a soft-deleted stream keeps its last revision. -1n when it has no events.
+   */
   lastRevision(streamId: string): bigint {
     const s = this.streams.get(streamId);
-    if (!s || s.events.length === 0 || s.softDeleted) return -1n;
+    if (!s || s.events.length === 0) return -1n;
     return s.events[s.events.length - 1]!.revision;
   }
 
-  visibleEvents(streamId: string): LogEvent[] {
+  /** A soft-deleted stream: its metadata's `$tb` is EventNumber.DeletedStream (IndexWriter.IsSoftDeleted). */
+  isSoftDeleted(streamId: string): boolean {
+    return this.streams.get(streamId)?.metadata.truncateBefore === SOFT_DELETED_TB;
+  }
+
+  /**
+   * The events a stream read returns: the metadata's `$tb`, `$maxCount` and `$maxAge` applied (IndexReader
+   * reads through the stream's metadata). $all reads are not filtered by stream metadata.
+   */
+  visibleEvents(streamId: string, nowMs = Date.now()): LogEvent[] {
     const s = this.streams.get(streamId);
-    if (!s || s.softDeleted) return [];
-    return s.truncateBefore > 0n ? s.events.filter((e) => e.revision >= s.truncateBefore) : s.events;
+    if (!s) return [];
+    const { truncateBefore, maxCount, maxAge } = s.metadata;
+    let events = s.events;
+    if (truncateBefore !== undefined) events = events.filter((e) => e.revision >= truncateBefore);
+    if (maxCount !== undefined) events = events.slice(Math.max(0, events.length - maxCount));
+    if (maxAge !== undefined) {
+      const oldest = BigInt(nowMs - maxAge * 1000) * 10_000n;
+      events = events.filter((e) => e.created >= oldest);
+    }
+    return events;
+  }
+
+  /** The state of `streamId`, created empty when the stream has never been written. */
+  ensure(streamId: string): StreamState {
+    let state = this.streams.get(streamId);
+    if (!state) {
+      state = { events: [], metadata: { raw: {} }, tombstoned: false };
+      this.streams.set(streamId, state);
+    }
+    return state;
   }
 
   subscribe(listener: Listener): () => void {
@@ -149,11 +248,7 @@ export class TransactionLog {
    * caller has already run the commit check.
    */
   write(streamId: string, firstRevision: bigint, events: ProposedEvent[]): LogEvent[] {
-    let state = this.streams.get(streamId);
-    if (!state) {
-      state = { events: [], truncateBefore: 0n, softDeleted: false, tombstoned: false };
-      this.streams.set(streamId, state);
-    }
+    const state = this.ensure(streamId);
     const created = nowTicks();
     const records: LogEvent[] = [];
     for (let i = 0; i < events.length; i++) {
@@ -187,6 +282,10 @@ export class TransactionLog {
         this.idCache.add(r.id, streamId, r.revision);
       }
       this.all.push(r);
+      // A `$metadata` event in `$$stream` replaces the stream's metadata (the last one wins).
+      if (streamId.startsWith('$$') && r.type === '$metadata') {
+        this.ensure(streamId.slice(2)).metadata = parseMetadata(r.data);
+      }
     }
     for (const r of records) for (const l of this.#listeners) l(r);
     return records;

@@ -36,12 +36,13 @@ export function handleRead(log: TransactionLog, call: ReadCall): void {
   try {
     const structured = options.getUuidOption()?.hasStructured() ?? false;
     const filter = makeFilter(options);
-    const send = (e: LogEvent) => call.write(eventResponse(e, structured));
+    const sendStream = (e: LogEvent) => call.write(eventResponse(e, structured, 'stream'));
+    const sendAll = (e: LogEvent) => call.write(eventResponse(e, structured, 'all'));
     if (options.hasStream()) {
-      if (options.hasSubscription()) subscribeStream(log, call, options, send);
-      else readStream(log, call, options, send);
+      if (options.hasSubscription()) subscribeStream(log, call, options, sendStream);
+      else readStream(log, call, options, sendStream);
     } else if (options.hasAll()) {
-      if (options.hasSubscription()) subscribeAll(log, call, options, filter, send);
+      if (options.hasSubscription()) subscribeAll(log, call, options, filter, sendAll);
       else
         readAll(log, call, options, filter, structured).catch((err: unknown) => {
           if (!call.cancelled) call.emit('error', err);
@@ -96,7 +97,10 @@ function readStream(
 ): void {
   const so = options.getStream()!;
   const name = streamName(so.getStreamIdentifier());
-  if (log.stream(name)?.tombstoned) throw streamDeleted(name);
+  // The metadata stream of a tombstoned stream is deleted too (SoftDeleteTests.can_be_hard_deleted).
+  if (log.stream(name)?.tombstoned || (name.startsWith('$$') && log.stream(name.slice(2))?.tombstoned)) {
+    throw streamDeleted(name);
+  }
   const events = log.visibleEvents(name);
   if (events.length === 0) {
     notFound(call, name);
@@ -113,7 +117,8 @@ function readStream(
       sent++;
     }
   } else {
-    const from = so.hasRevision() ? BigInt(so.getRevision()) : so.hasStart() ? -1n : 1n << 63n;
+    // Backwards from Start reads revision 0 (ReadStreamBackward.be_able_to_read_first_event).
+    const from = so.hasRevision() ? BigInt(so.getRevision()) : so.hasStart() ? 0n : 1n << 63n;
     for (let i = events.length - 1; i >= 0 && sent < max; i--) {
       const e = events[i]!;
       if (e.revision > from) continue;
@@ -163,7 +168,7 @@ async function readAll(
   for (let sent = 0; i >= 0 && i < log.all.length && sent < max; i += step) {
     const e = log.all[i]!;
     if (filter && !filter(e)) continue;
-    if (!(await pace(call, eventResponse(e, structured)))) return;
+    if (!(await pace(call, eventResponse(e, structured, 'all')))) return;
     sent++;
   }
   call.end();

@@ -28,7 +28,7 @@ export interface Fault {
 }
 
 export interface EsdbEmulatorOptions extends TransactionLogOptions {
-  /** The server's MaxAppendSize: total `data` bytes of one append (default 1,048,576, as the server's). */
+  /** The server's MaxAppendSize, against which it counts each event's data + metadata + 2 × type length. */
   maxAppendSize?: number;
 }
 
@@ -39,6 +39,12 @@ export interface EsdbEmulator {
   readonly log: TransactionLog;
   /** Makes the next call to a method fail or stall. */
   injectFault(fault: Fault): void;
+  /**
+   * Restarts the node: calls in flight fail, the port is served again, the log is kept, and what the server keeps
+   * only in memory is lost. That is the recent-id cache, so an ANY retry of a write made before the restart is no
+   * longer recognised by the server (IndexWriter `_committedEvents` is filled only by the leader's writer).
+   */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -65,8 +71,7 @@ export async function startEsdbEmulator(options: EsdbEmulatorOptions = {}): Prom
     return f?.error ? rpcError(f.error.code, f.error.details, f.error.trailers) : undefined;
   }
 
-  const server = new Server();
-  server.addService(streamsGrpc.StreamsService, {
+  const service = {
     read: (call: ReadCall) => {
       void fault('Read').then((err) => {
         if (err) call.emit('error', err);
@@ -82,24 +87,35 @@ export async function startEsdbEmulator(options: EsdbEmulatorOptions = {}): Prom
     tombstone: (call: Parameters<typeof tombstone>[1], cb: Parameters<typeof tombstone>[2]) => {
       void fault('Tombstone').then((err) => (err ? cb(err) : tombstone(log, call, cb)));
     },
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    );
-  });
+  };
+  const listen = (port: number) =>
+    new Promise<{ server: Server; port: number }>((resolve, reject) => {
+      const server = new Server();
+      server.addService(streamsGrpc.StreamsService, service);
+      server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve({ server, port: p }),
+      );
+    });
+  const shutdown = (server: Server) =>
+    new Promise<void>((resolve) => {
+      server.tryShutdown(() => resolve());
+      setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, 1_000).unref();
+    });
+  let current = await listen(0);
+  const port = current.port;
   return {
     url: `esdb://127.0.0.1:${port}?tls=false`,
     port,
     log,
     injectFault: (f) => faults.push(f),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.tryShutdown(() => resolve());
-        setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 1_000).unref();
-      }),
+    restart: async () => {
+      current.server.forceShutdown();
+      log.idCache.clear();
+      current = await listen(port);
+    },
+    stop: () => shutdown(current.server),
   };
 }
