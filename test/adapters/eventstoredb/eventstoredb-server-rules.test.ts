@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { EventStoreDBClient } from '@eventstore/db-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEventStoreDBEventStore } from '../../../src/adapters/eventstoredb/index.js';
+import { createEventStore, type EventStore, type NewEvent } from '../../../src/index.js';
+import { collect } from '../../conformance/support.js';
+import { type EsdbEmulator, startEsdbEmulator } from '../../support/esdb-emulator/index.js';
+
+/**
+ * The adapter where the server's own rules matter (size, soft delete, stream metadata, the explicit-transaction
+ * layout), against emulators that follow the server source (see test/esdb-emulator).
+ */
+let emulator: EsdbEmulator;
+let client: EventStoreDBClient;
+let store: EventStore;
+
+beforeAll(async () => {
+  emulator = await startEsdbEmulator();
+  client = EventStoreDBClient.connectionString(`${emulator.url}&defaultDeadline=20000`);
+  store = createEventStoreDBEventStore(client);
+});
+
+afterAll(async () => {
+  await store.close();
+  await client.dispose();
+  await emulator.stop();
+});
+
+const events = (n: number): NewEvent[] =>
+  Array.from({ length: n }, (_, i) => ({ type: 'Happened', data: { i }, id: randomUUID() }));
+
+describe('eventstoredb adapter: the size rule', () => {
+  it('declares half of each server limit, which the server never refuses whatever the type', async () => {
+    expect(store.capabilities).toMatchObject({ maxAppendBytes: 524_288, maxEventBytes: 524_288 });
+    const v25 = createEventStoreDBEventStore(client, {
+      maxAppendSize: 256 * 2 ** 20,
+      maxAppendEventSize: 16 * 2 ** 20,
+    });
+    expect(v25.capabilities).toMatchObject({ maxAppendBytes: 128 * 2 ** 20, maxEventBytes: 8 * 2 ** 20 });
+    // The worst case for the server's count (data + metadata + 2 × type): a long type, data `0`, metadata `{}`.
+    const limit = store.capabilities.maxAppendBytes;
+    const worst = { type: 'T'.repeat(limit - 3), data: 0 };
+    await expect(store.append(`s-${randomUUID()}`, [worst])).resolves.toMatchObject({
+      nextExpectedVersion: 1,
+    });
+    await expect(
+      store.append(`s-${randomUUID()}`, [{ ...worst, type: `${worst.type}T` }]),
+    ).rejects.toMatchObject({
+      code: 'EVENT_TOO_LARGE',
+    });
+  });
+
+  it('refuses, before sending, a batch the server would count past MaxAppendSize', async () => {
+    // 200 events of 5,139 contract bytes (1,027,890 in all) are 1,051,890 bytes by the server's count.
+    const batch = Array.from({ length: 200 }, () => ({ type: 'x'.repeat(120), data: 'y'.repeat(5_015) }));
+    const id = `s-${randomUUID()}`;
+    await expect(store.append(id, batch)).rejects.toMatchObject({ code: 'APPEND_TOO_LARGE' });
+    expect(await store.streamVersion(id)).toBe(0);
+  });
+});
+
+describe('eventstoredb adapter: soft delete and stream metadata', () => {
+  it("answers a NO_STREAM retry of a soft-deleted stream's events with the original result", async () => {
+    const id = `s-${randomUUID()}`;
+    const batch = events(2);
+    const original = await store.append(id, batch, { expectedVersion: 'no_stream' });
+    await client.deleteStream(id);
+    // The server recognises the retry and answers without a position (its events are hidden): found in $all.
+    expect(await store.append(id, batch, { expectedVersion: 'no_stream' })).toEqual(original);
+  });
+
+  it("'any' re-creates a soft-deleted stream, continuing its revisions", async () => {
+    const id = `s-${randomUUID()}`;
+    await store.append(id, events(2));
+    await client.deleteStream(id);
+    expect(await store.streamVersion(id)).toBe(0);
+    expect((await store.append(id, events(1))).nextExpectedVersion).toBe(3);
+    expect((await collect(store.readStream(id))).map((e) => e.version)).toEqual([3]);
+  });
+
+  it('appends after events that $maxAge hides from reads, at the revision the server reports', async () => {
+    const id = `s-${randomUUID()}`;
+    await store.append(id, events(2));
+    const other = createEventStoreDBEventStore(client);
+    await client.setStreamMetadata(id, { maxAge: 1 });
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect(await other.streamVersion(id)).toBe(0);
+    expect((await other.append(id, events(1))).nextExpectedVersion).toBe(3);
+  });
+
+  for (const idempotency of ['adapter', 'server'] as const) {
+    it(`(${idempotency} mode) answers a retry whose events $maxCount hides with the original result`, async () => {
+      const s = createEventStoreDBEventStore(client, { idempotency });
+      const id = `s-${randomUUID()}`;
+      const batch = events(3);
+      const original = await s.append(id, batch, { expectedVersion: 'no_stream' });
+      await client.setStreamMetadata(id, { maxCount: 1 });
+      // The last event only is readable; the others were just written and are hidden at once.
+      const more = await s.append(id, events(2), { expectedVersion: 3 });
+      expect(more.nextExpectedVersion).toBe(5);
+      expect(await s.append(id, batch, { expectedVersion: 'no_stream' })).toEqual(original);
+      const read = await collect(s.readStream(id));
+      expect(read.map((e) => e.version)).toEqual([5]);
+      expect(read[0]!.position).toBe(more.lastPosition);
+    });
+  }
+
+  it('(server mode) checks a multi-event retry by revision even when $maxCount hides part of it', async () => {
+    const s = createEventStoreDBEventStore(client, { idempotency: 'server' });
+    const id = `s-${randomUUID()}`;
+    await client.setStreamMetadata(id, { maxCount: 2 });
+    const batch = events(3);
+    const original = await s.append(id, batch);
+    expect(original.nextExpectedVersion).toBe(3);
+    expect(await s.append(id, batch)).toEqual(original);
+    await expect(s.append(id, [batch[0]!, batch[2]!])).rejects.toMatchObject({
+      code: 'WRONG_EXPECTED_VERSION',
+    });
+    expect(await s.streamVersion(id)).toBe(3);
+  });
+});
+
+describe('eventstoredb adapter: the explicit-transaction layout', () => {
+  it('gives stream reads the $all positions the server leaves out of them, and retries the same way', async () => {
+    const node = await startEsdbEmulator({ layout: 'explicit-commit' });
+    const s = await createEventStore(`${node.url}&defaultDeadline=20000`);
+    try {
+      const id = `s-${randomUUID()}`;
+      const batch = events(3);
+      const original = await s.append(id, batch);
+      await s.append(`other-${randomUUID()}`, events(2));
+      const byStream = await collect(s.readStream(id));
+      const byAll = (await collect(s.readAll())).filter((e) => e.streamId === id);
+      expect(byStream.map((e) => e.position)).toEqual(byAll.map((e) => e.position));
+      expect(byStream.at(-1)!.position).toBe(original.lastPosition);
+      const fresh = await createEventStore(node.url);
+      expect(await fresh.append(id, batch)).toEqual(original);
+      await fresh.close();
+    } finally {
+      await s.close();
+      await node.stop();
+    }
+  });
+});
