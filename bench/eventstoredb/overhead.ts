@@ -6,6 +6,11 @@
  * Rounds interleave the two sides (client, adapter, client, adapter …) so drift (GC, JIT, the emulator's growing log)
  * hits both alike; the figure is the median over rounds of (adapter time / client time − 1).
  *
+ * It also measures what `'any'` appends cost in each idempotency mode, side by side in the same rounds: the client's
+ * own ANY append (the floor), the adapter's opt-in `'server'` mode, and the default `'adapter'` mode both warm (this
+ * store wrote the stream last, so it decides from its stream heads without reading) and cold (another writer appended
+ * in between, so every append reads the stream's tail first).
+ *
  * Run: npm run bench:eventstoredb   (writes bench/results/eventstoredb.json)
  */
 import { randomUUID } from 'node:crypto';
@@ -41,6 +46,8 @@ async function time(fn: () => Promise<void>): Promise<number> {
 const emulator = await startEsdbEmulator();
 const client = EventStoreDBClient.connectionString(emulator.url);
 const store = createEventStoreDBEventStore(client);
+const serverMode = createEventStoreDBEventStore(client, { idempotency: 'server' });
+const otherWriter = createEventStoreDBEventStore(client);
 
 // Both sides append the same shape: caller-supplied ids, an exact expected version, JSON data and metadata.
 async function appendDirect(): Promise<void> {
@@ -66,6 +73,39 @@ async function appendAdapter(): Promise<void> {
     }));
     await store.append(stream, batch, { expectedVersion: k * EVENTS_PER_APPEND });
   }
+}
+
+const ANY_APPENDS = 100;
+const anyBatch = () =>
+  Array.from({ length: EVENTS_PER_APPEND }, (_, i) => ({
+    id: randomUUID(),
+    type: 'OrderPlaced',
+    data: payload(i),
+    metadata: { by: 'bench' },
+  }));
+
+async function anyDirect(): Promise<void> {
+  const stream = `any-direct-${randomUUID()}`;
+  for (let k = 0; k < ANY_APPENDS; k++) {
+    const batch = anyBatch().map((e) => jsonEvent(e));
+    await client.appendToStream(stream, batch);
+  }
+}
+
+async function anyServerMode(): Promise<void> {
+  const stream = `any-server-${randomUUID()}`;
+  for (let k = 0; k < ANY_APPENDS; k++) await serverMode.append(stream, anyBatch());
+}
+
+async function anyAdapterWarm(): Promise<void> {
+  const stream = `any-warm-${randomUUID()}`;
+  for (let k = 0; k < ANY_APPENDS; k++) await store.append(stream, anyBatch());
+}
+
+/** Two stores take turns on one stream: each finds its stream head stale and reads the tail first. */
+async function anyAdapterCold(): Promise<void> {
+  const stream = `any-cold-${randomUUID()}`;
+  for (let k = 0; k < ANY_APPENDS; k++) await (k % 2 ? otherWriter : store).append(stream, anyBatch());
 }
 
 // Reads the first READ_EVENTS events of $all, converting each to the caller's shape on both sides.
@@ -97,6 +137,7 @@ for (let k = 0; k < 6; k++) {
 }
 await readDirect();
 await readAdapter();
+for (const warm of [anyDirect, anyServerMode, anyAdapterWarm, anyAdapterCold]) await warm();
 
 const results: Record<string, { clientMs: number[]; adapterMs: number[]; overhead: number[] }> = {
   append: { clientMs: [], adapterMs: [], overhead: [] },
@@ -125,7 +166,27 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 
-await store.close();
+const anyModes = {
+  client: [] as number[],
+  server: [] as number[],
+  adapterWarm: [] as number[],
+  adapterCold: [] as number[],
+};
+for (let r = 0; r < ROUNDS; r++) {
+  const sides: Array<[keyof typeof anyModes, () => Promise<void>]> = [
+    ['client', anyDirect],
+    ['server', anyServerMode],
+    ['adapterWarm', anyAdapterWarm],
+    ['adapterCold', anyAdapterCold],
+  ];
+  // Rotate the order each round so no side always runs first.
+  for (let k = 0; k < sides.length; k++) {
+    const [name, fn] = sides[(k + r) % sides.length]!;
+    anyModes[name].push(await time(fn));
+  }
+}
+
+await Promise.all([store.close(), serverMode.close(), otherWriter.close()]);
 await client.dispose();
 await emulator.stop();
 
@@ -147,6 +208,19 @@ const report = {
   rounds: ROUNDS,
   append: { appendsPerRound: APPENDS_PER_ROUND, eventsPerAppend: EVENTS_PER_APPEND, ...summary.append },
   readAll: { eventsPerRound: READ_EVENTS, ...summary.readAll },
+  appendAny: {
+    what: "'any' appends of 5 events with caller ids, one stream per round; time per round and ratio to the client's own ANY append",
+    appendsPerRound: ANY_APPENDS,
+    ...Object.fromEntries(
+      Object.entries(anyModes).map(([name, ms]) => [
+        name,
+        {
+          medianMs: Number(median(ms).toFixed(2)),
+          medianRatioToClient: Number(median(ms.map((m, i) => m / anyModes.client[i]!)).toFixed(2)),
+        },
+      ]),
+    ),
+  },
 };
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/eventstoredb.json', `${JSON.stringify(report, null, 2)}\n`);

@@ -43,6 +43,10 @@ export interface RecordedEvent {
   /**
    * The event's place in the global order of {@link EventStore.readAll}: unique, at least 1, strictly increasing
    * in readAll order, not necessarily contiguous. Within a stream, position order equals version order.
+   *
+   * Not bounded by 64 bits: the EventStoreDB adapter's positions are at least 2^64 and below 2^127 (its log
+   * positions are pairs, see docs/eventstoredb.md). Store positions as text or an arbitrary-precision number, and
+   * accept any non-negative bigint as `readAll({ after })`.
    */
   position: bigint;
   /** When the store recorded the event. */
@@ -87,7 +91,10 @@ export interface ReadAllFilter {
 }
 
 export interface ReadAllOptions {
-  /** Exclusive: start right after this position. `0n` (the default) starts at the beginning. */
+  /**
+   * Exclusive: start right after this position. `0n` (the default) starts at the beginning. Any non-negative bigint,
+   * including values past 2^63 − 1 (see {@link RecordedEvent.position}).
+   */
   after?: bigint;
   /** The most events to return (after filtering); a non-negative integer. Unlimited by default. */
   maxCount?: number;
