@@ -191,7 +191,7 @@ async function adapterDecides(deps: AppendDeps, prepared: PreparedAppend): Promi
   let floor = 0;
   for (let round = 1; ; round++) {
     if (base === undefined) {
-      const tail = await readTail(deps, streamId);
+      const tail = await readRecent(deps, streamId);
       const version = Math.max(tail.at(-1)?.version ?? 0, floor);
       const decision = decideAppend(prepared, lookupOf(version, tail));
       if (decision.kind === 'conflict') throw wrong(prepared, version, decision.reason);
@@ -224,6 +224,27 @@ async function adapterDecides(deps: AppendDeps, prepared: PreparedAppend): Promi
     base = undefined;
     await new Promise((r) => setTimeout(r, Math.min(64, 2 ** round) * Math.random()));
   }
+}
+
+/**
+ * The stream's last `window` events as far as a read shows them, oldest first. When this store's head of the stream
+ * covers the window, only the events after it are read (another writer's few, typically) and the head supplies the
+ * rest: events never change, so what the head says about versions up to its own stays true.
+ */
+async function readRecent(deps: AppendDeps, streamId: string): Promise<TailEvent[]> {
+  const head = deps.heads.get(streamId);
+  if (!head || !deps.heads.coversWindow(head)) return readTail(deps, streamId);
+  const newer = await readRange(deps, streamId, head.version + 1, deps.window);
+  // More than a window since the head, or a gap (metadata hides the first newer events): read the tail itself.
+  if (newer.length >= deps.window || (newer[0] && newer[0].version !== head.version + 1)) {
+    return readTail(deps, streamId);
+  }
+  const known = head.ids.map((id, k) => ({
+    id,
+    version: head.version - head.ids.length + 1 + k,
+    position: undefined,
+  }));
+  return [...known, ...newer].slice(-deps.window);
 }
 
 /** The stream's last `window` visible events, oldest first (none for a stream that does not exist). */

@@ -120,6 +120,54 @@ describe('eventstoredb adapter: soft delete and stream metadata', () => {
   });
 });
 
+describe("eventstoredb adapter: 'any' decided by the adapter", () => {
+  it('recognises a retry after another writer appended, and races without losing or doubling events', async () => {
+    const a = createEventStoreDBEventStore(client);
+    const b = createEventStoreDBEventStore(client);
+    const id = `s-${randomUUID()}`;
+    const batch = events(2);
+    const original = await a.append(id, batch);
+    await b.append(id, events(3));
+    // a's head is stale (version 2): it reads what b wrote, finds no retry there, and its own batch in its head.
+    expect(await a.append(id, batch)).toEqual(original);
+    expect(await b.append(id, batch)).toEqual(original);
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, k) =>
+        (k % 2 ? a : b).append(id, events(1), { expectedVersion: 'stream_exists' }),
+      ),
+    );
+    expect(results.map((r) => r.nextExpectedVersion).sort((x, y) => x - y)).toEqual([6, 7, 8, 9, 10, 11]);
+    expect((await collect(a.readStream(id))).map((e) => e.version)).toEqual(
+      Array.from({ length: 11 }, (_, k) => k + 1),
+    );
+  });
+
+  it('declares the window it reads, and refuses a window it would not read', async () => {
+    expect(store.capabilities.idempotencyWindow).toBe(100);
+    expect(
+      createEventStoreDBEventStore(client, { idempotencyWindow: 3 }).capabilities.idempotencyWindow,
+    ).toBe(3);
+    expect(() => createEventStoreDBEventStore(client, { idempotencyWindow: 10_001 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    // A retry just inside a window of 3 is recognised; just outside it is a new append.
+    const small = createEventStoreDBEventStore(client, { idempotencyWindow: 3 });
+    const id = `s-${randomUUID()}`;
+    const batch = events(1);
+    await small.append(id, batch);
+    await small.append(id, events(2));
+    expect(
+      (await createEventStoreDBEventStore(client, { idempotencyWindow: 3 }).append(id, batch))
+        .nextExpectedVersion,
+    ).toBe(1);
+    await small.append(id, events(1));
+    expect(
+      (await createEventStoreDBEventStore(client, { idempotencyWindow: 3 }).append(id, batch))
+        .nextExpectedVersion,
+    ).toBe(5);
+  });
+});
+
 describe('eventstoredb adapter: the explicit-transaction layout', () => {
   it('gives stream reads the $all positions the server leaves out of them, and retries the same way', async () => {
     const node = await startEsdbEmulator({ layout: 'explicit-commit' });

@@ -48,7 +48,7 @@ export interface EsdbEmulator {
   stop(): Promise<void>;
 }
 
-/** The server's default MaxAppendSize (ClusterVNodeOptions: 1 MiB). */
+/** The server's default MaxAppendSize up to v25.0 (ClusterVNodeOptions: 1 MiB; 256 MiB from v25.1). */
 export const DEFAULT_MAX_APPEND_SIZE = 1_048_576;
 
 /**
