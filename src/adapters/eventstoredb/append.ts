@@ -47,7 +47,7 @@ export interface AppendDeps {
 }
 
 /** Rounds of "another writer moved the stream, read again" before an `'any'` append gives up. */
-const MAX_ROUNDS = 100;
+const MAX_ROUNDS = 500;
 
 interface TailEvent {
   id: string;
