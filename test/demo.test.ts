@@ -4,10 +4,11 @@ import { expect, it } from 'vitest';
 
 const run = promisify(execFile);
 
-it('runs the demo end to end on the embedded default', async () => {
+it('npm run demo runs the order example end to end on the embedded default', async () => {
   const env = { ...process.env };
   delete env.EVENT_STORE_URL;
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'examples/demo.ts'], { env });
+  const { stdout } = await run('npm', ['run', '--silent', 'demo'], { env });
+  expect(stdout).toContain("eventstore-kit demo on a 'pglite' store");
   expect(stdout).toMatch(/placed order-\S+ -> version 1/);
   expect(stdout).toMatch(/: won, stream at version 2/);
   expect(stdout).toMatch(/: lost the race \(WRONG_EXPECTED_VERSION\)/);
