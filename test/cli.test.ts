@@ -239,7 +239,7 @@ describe('cli: commands', () => {
     const filtered = jsonLines((await run(['read-all', '--type', 'InvoiceSent', '--json'])).stdout);
     expect(filtered.map((e) => e.data)).toEqual(['plain string']);
 
-    const stats = await run(['stats', '--json']);
+    const stats = await run(['--json', 'stats']);
     expect(JSON.parse(stats.stdout)).toEqual({
       streams: 2,
       events: 4,

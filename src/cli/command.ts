@@ -20,7 +20,7 @@ export interface Command {
   /** The command's synopsis and options, printed by `--help` and after a usage error. */
   readonly usage: string;
   readonly options: OptionSpec;
-  /** Whether the command writes: an unknown outcome after a lost connection then matters. */
+  /** Whether the command appends events: a lost connection then leaves the append's outcome unknown. */
   readonly writes: boolean;
   /** The store when neither --url nor EVENT_STORE_URL is given; the CLI's persisted PGlite otherwise. */
   readonly defaultUrl?: string;

@@ -44,19 +44,21 @@ exit codes: 0 ok, 1 the store failed or is unreachable, 2 the command line is wr
 
 interface Global {
   url?: string;
+  json: boolean;
   help: boolean;
   version: boolean;
   command?: string;
   rest: string[];
 }
 
-/** Reads the options before the command (--url, --help, --version); everything after it is the command's. */
+/** Reads the options before the command (--url, --json, --help, --version); everything after it is the command's. */
 function splitGlobal(argv: string[]): Global {
-  const g: Global = { help: false, version: false, rest: [] };
+  const g: Global = { json: false, help: false, version: false, rest: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--help' || arg === '-h') g.help = true;
     else if (arg === '--version') g.version = true;
+    else if (arg === '--json') g.json = true;
     else if (arg === '--url') {
       const value = argv[++i];
       if (value === undefined) throw new UsageError("option '--url' needs a value");
@@ -100,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`usage: ${command.usage}\n`);
       return 0;
     }
-    json = parsed.values.json === true;
+    json = g.json || parsed.values.json === true;
     const given = typeof parsed.values.url === 'string' ? parsed.values.url : g.url;
     url = resolveEventStoreUrl(given, command.defaultUrl ?? CLI_DEFAULT_URL);
     action = await command.parse(parsed);

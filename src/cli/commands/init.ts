@@ -10,7 +10,8 @@ export const initCommand: Command = {
 Opens the store, which creates its schema (PostgreSQL, PGlite) or table (DynamoDB) when missing, then reads one
 event to check the backend answers. Safe to run again.`,
   options: {},
-  writes: true,
+  // Creating the schema is idempotent and happens while opening; the command appends nothing.
+  writes: false,
   parse({ positionals }) {
     expectArgs('init', positionals, []);
     return async (store, out) => {
