@@ -167,15 +167,13 @@ describeEventStoreConformance({ name: '${name}', create: async () => createMemor
         ([k]) => !k.startsWith('VITEST') && k !== 'NODE_OPTIONS' && k !== 'FORCE_COLOR',
       ),
     );
-    const r = await exec(
-      process.execPath,
-      [join(app, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=dot'],
-      {
-        cwd: app,
-        env,
-        maxBuffer: 16 * 1024 * 1024,
-      },
-    ).catch((err: { stdout: string; stderr: string }) => ({ ...err, failed: true }));
+    // The project's own test timeout (vitest.config.ts): the machine may be loaded, and vitest's default is 5 s.
+    const args = ['run', '--reporter=dot', '--testTimeout=60000'];
+    const r = await exec(process.execPath, [join(app, 'node_modules/vitest/vitest.mjs'), ...args], {
+      cwd: app,
+      env,
+      maxBuffer: 16 * 1024 * 1024,
+    }).catch((err: { stdout: string; stderr: string }) => ({ ...err, failed: true }));
     expect('failed' in r ? r.stdout + r.stderr : '').toBe('');
     expect(r.stdout).toMatch(/Test Files\s+2 passed \(2\)/);
   }, 120_000);
