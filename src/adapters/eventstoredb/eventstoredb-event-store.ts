@@ -12,19 +12,17 @@ import {
   StreamNotFoundError,
 } from '@eventstore/db-client';
 import {
-  type AppendOptions,
+  BaseEventStore,
+  type BaseEventStoreOptions,
+  type CallContext,
+  type PreparedAppend,
+  type PreparedReadAll,
+  type PreparedReadStream,
+} from '../../adapter/index.js';
+import {
   type AppendResult,
   type Capabilities,
-  type EventStore,
-  type NewEvent,
-  type PreparedAppend,
-  prepareAppend,
-  prepareReadStream,
-  type ReadAllOptions,
-  type ReadStreamOptions,
   type RecordedEvent,
-  StoreClosedError,
-  validateStreamId,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
 import { toRecorded } from './convert.js';
@@ -45,11 +43,16 @@ export const DEFAULT_MAX_APPEND_BYTES = 1_048_576;
  */
 export const DEFAULT_IDEMPOTENCY_WINDOW = 50_000;
 
-export interface EventStoreDBEventStoreOptions {
+export interface EventStoreDBEventStoreOptions extends BaseEventStoreOptions {
   /** The server's MaxAppendSize, if it was configured away from the default 1 MiB. */
   maxAppendBytes?: number;
   /** Overrides the declared idempotency window (see {@link DEFAULT_IDEMPOTENCY_WINDOW}). */
   idempotencyWindow?: number;
+}
+
+/** The gRPC deadline of a unary call: what is left of the call's, at least 1 ms. */
+function timeLeft(call: CallContext): number {
+  return Math.max(1, call.deadline - Date.now());
 }
 
 function toExpectedRevision(expected: PreparedAppend['expectedVersion']): AppendExpectedRevision {
@@ -63,13 +66,13 @@ function toExpectedRevision(expected: PreparedAppend['expectedVersion']): Append
  * Concurrency and idempotency are the server's own (its expected-revision check and id-based retry detection), with
  * one guard the contract needs on top: see {@link EventStoreDBEventStore.append}.
  */
-export class EventStoreDBEventStore implements EventStore {
+export class EventStoreDBEventStore extends BaseEventStore {
   readonly capabilities: Capabilities;
   readonly #client: EventStoreDBClient;
   readonly #ownsClient: boolean;
-  #closed = false;
 
   constructor(client: EventStoreDBClient, options: EventStoreDBEventStoreOptions = {}, ownsClient = false) {
+    super(options);
     this.#client = client;
     this.#ownsClient = ownsClient;
     const maxAppend = options.maxAppendBytes ?? DEFAULT_MAX_APPEND_BYTES;
@@ -79,10 +82,6 @@ export class EventStoreDBEventStore implements EventStore {
       maxAppendBytes: maxAppend,
       idempotencyWindow: options.idempotencyWindow ?? DEFAULT_IDEMPOTENCY_WINDOW,
     });
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new StoreClosedError();
   }
 
   /**
@@ -95,14 +94,8 @@ export class EventStoreDBEventStore implements EventStore {
    * end at the reported revision are read back and compared; a mismatch means nothing was written, and is
    * WRONG_EXPECTED_VERSION.
    */
-  async append(
-    streamId: string,
-    events: readonly NewEvent[],
-    options?: AppendOptions,
-  ): Promise<AppendResult> {
-    this.#assertOpen();
-    const prepared = prepareAppend(streamId, events, options, this.capabilities);
-    if (prepared.events.length === 0) return this.#emptyAppend(prepared);
+  protected async _append(prepared: PreparedAppend, call: CallContext): Promise<AppendResult> {
+    if (prepared.events.length === 0) return this.#emptyAppend(prepared, call);
     const ctx = {
       streamId: prepared.streamId,
       expectedVersion: prepared.requestedExpectedVersion,
@@ -124,6 +117,7 @@ export class EventStoreDBEventStore implements EventStore {
     try {
       result = await this.#client.appendToStream(prepared.streamId, data, {
         expectedRevision: toExpectedRevision(prepared.expectedVersion),
+        deadline: timeLeft(call),
       });
     } catch (err) {
       throw mapError(err, ctx);
@@ -138,9 +132,9 @@ export class EventStoreDBEventStore implements EventStore {
     }
     const n = prepared.events.length;
     const mayBeLooseRetry =
-      typeof prepared.expectedVersion !== 'number' && n > 1 && events[0]?.id !== undefined;
+      typeof prepared.expectedVersion !== 'number' && n > 1 && prepared.events[0]!.idSupplied;
     if (mayBeLooseRetry || !result.position) {
-      const tail = await this.#readBack(prepared.streamId, revision, n);
+      const tail = await this.#readBack(prepared.streamId, revision, n, call);
       if (tail.some((e, k) => e.id !== prepared.events[k]!.id)) {
         throw new WrongExpectedVersionError(prepared.streamId, prepared.requestedExpectedVersion, undefined, {
           reason: 'the event ids match earlier events that are not consecutive',
@@ -152,13 +146,19 @@ export class EventStoreDBEventStore implements EventStore {
   }
 
   /** The `n` events that end at `lastRevision`, in version order. */
-  async #readBack(streamId: string, lastRevision: bigint, n: number): Promise<RecordedEvent[]> {
+  async #readBack(
+    streamId: string,
+    lastRevision: bigint,
+    n: number,
+    call: CallContext,
+  ): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
     try {
       for await (const e of this.#client.readStream(streamId, {
         direction: BACKWARDS,
         fromRevision: lastRevision,
         maxCount: n,
+        deadline: timeLeft(call),
       })) {
         out.push(toRecorded(e));
       }
@@ -168,8 +168,8 @@ export class EventStoreDBEventStore implements EventStore {
     return out.reverse();
   }
 
-  async #emptyAppend(prepared: PreparedAppend): Promise<AppendResult> {
-    const version = await this.streamVersion(prepared.streamId);
+  async #emptyAppend(prepared: PreparedAppend, call: CallContext): Promise<AppendResult> {
+    const version = await this._streamVersion(prepared.streamId, call);
     const expected = prepared.expectedVersion;
     const ok = expected === 'any' || (expected === 'stream_exists' ? version > 0 : expected === version);
     if (!ok) {
@@ -178,10 +178,7 @@ export class EventStoreDBEventStore implements EventStore {
     return { nextExpectedVersion: version, lastPosition: null };
   }
 
-  async *readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
-    this.#assertOpen();
-    const q = prepareReadStream(streamId, options);
-    if (q.maxCount === 0) return;
+  protected async *_readStream(q: PreparedReadStream): AsyncIterable<RecordedEvent> {
     let fromRevision: bigint | typeof END;
     if (q.direction === 'forwards') fromRevision = BigInt(Math.max(q.fromVersion ?? 1, 1) - 1);
     else if (q.fromVersion === undefined) fromRevision = END;
@@ -194,10 +191,7 @@ export class EventStoreDBEventStore implements EventStore {
     });
     let done = false;
     try {
-      for await (const e of read.iterator({ destroyOnReturn: false })) {
-        this.#assertOpen();
-        yield toRecorded(e);
-      }
+      for await (const e of read.iterator({ destroyOnReturn: false })) yield toRecorded(e);
       done = true;
     } catch (err) {
       if (err instanceof StreamNotFoundError) {
@@ -210,13 +204,11 @@ export class EventStoreDBEventStore implements EventStore {
     }
   }
 
-  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
-    return readAllEvents(this.#client, options, () => this.#assertOpen());
+  protected _readAll(q: PreparedReadAll): AsyncIterable<RecordedEvent> {
+    return readAllEvents(this.#client, q);
   }
 
-  async streamVersion(streamId: string): Promise<number> {
-    this.#assertOpen();
-    const id = validateStreamId(streamId);
+  protected override async _streamVersion(id: string, call: CallContext): Promise<number> {
     try {
       // Read to the end of the call (one event) rather than leave the loop early: an abandoned call never finishes,
       // and the client's dispose() waits for every call it started.
@@ -225,6 +217,7 @@ export class EventStoreDBEventStore implements EventStore {
         direction: BACKWARDS,
         fromRevision: END,
         maxCount: 1,
+        deadline: timeLeft(call),
       })) {
         version = Number(e.event!.revision) + 1;
       }
@@ -235,9 +228,8 @@ export class EventStoreDBEventStore implements EventStore {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  /** Runs once every accepted call has settled and every read has been cancelled, so dispose() has none to wait for. */
+  protected override async _close(): Promise<void> {
     if (this.#ownsClient) await this.#client.dispose();
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodePosition, encodePosition, OFFSET_BITS } from '../../../src/adapters/eventstoredb/index.js';
+import { decodePosition, encodePosition, OFFSET_BITS } from '../../../src/adapters/eventstoredb/position.js';
 
 const LIMIT = 1n << OFFSET_BITS;
 
