@@ -1,7 +1,14 @@
 import { StoreClosedError, TimeoutError } from '../contract/errors.js';
 import { Call, type CallContext } from './call-context.js';
 
-const noop = (): void => {};
+/** Something in flight with a deadline: a call, or one pull of a read iterator. */
+interface Watched {
+  readonly deadline: number;
+  /** The deadline passed: fail with TIMEOUT and stop being watched. */
+  expire(): void;
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /**
  * The base's bookkeeping of calls: their deadlines, how many are in flight, the open read iterators, and the
@@ -9,12 +16,17 @@ const noop = (): void => {};
  *
  * A call counts as in flight from the moment it is accepted until it settles or its deadline passes, whichever
  * comes first. That bound is what lets `close()` always resolve: a driver that never answers costs one deadline.
+ *
+ * Every call of a store has the same timeout, so deadlines come in the order calls start, and one timer, armed
+ * for the oldest call in flight, serves them all: a call costs a set insertion, not a timer of its own.
  */
 export class CallTracker {
   readonly timeoutMs: number;
   #closing = false;
   #closed: Promise<void> | undefined;
-  #active = 0;
+  /** Calls in flight, in the order they started, which is their deadlines' order. */
+  readonly #watched = new Set<Watched>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #idle: Array<() => void> = [];
   readonly #iterators = new Set<StoreIterator<unknown>>();
 
@@ -27,58 +39,75 @@ export class CallTracker {
     return this.#closing;
   }
 
-  begin(): void {
-    this.#active++;
+  watch(w: Watched): void {
+    this.#watched.add(w);
+    if (this.#timer === undefined) this.#arm(w.deadline);
   }
 
-  end(): void {
-    if (--this.#active === 0 && this.#idle.length > 0) {
+  unwatch(w: Watched): void {
+    if (!this.#watched.delete(w)) return;
+    if (this.#watched.size === 0 && this.#idle.length > 0) {
       for (const resolve of this.#idle.splice(0)) resolve();
     }
   }
 
   /**
+   * The timer never keeps the process alive by itself: a call waiting on a backend is kept alive by that
+   * backend's socket, and a store with nothing in flight must not hold the process open.
+   */
+  #arm(due: number): void {
+    this.#timer = setTimeout(this.#fire, Math.max(0, due - Date.now()));
+    this.#timer.unref();
+  }
+
+  readonly #fire = (): void => {
+    this.#timer = undefined;
+    const now = Date.now();
+    for (const w of this.#watched) {
+      if (w.deadline > now) {
+        this.#arm(w.deadline);
+        return;
+      }
+      w.expire();
+    }
+  };
+
+  /**
    * Runs one call under a deadline: `run`'s outcome, or TIMEOUT when the deadline passes first (then the call's
-   * signal aborts). Counted in flight until one of the two happens.
+   * signal aborts, with the TimeoutError as its reason).
    */
   run<T>(
     operation: string,
     streamId: string | undefined,
     run: (call: CallContext) => Promise<T>,
-    call: Call = new Call(Date.now() + this.timeoutMs),
   ): Promise<T> {
-    this.begin();
+    const call = new Call(Date.now() + this.timeoutMs);
     return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const settle = (): boolean => {
-        if (settled) return false;
-        settled = true;
-        clearTimeout(timer);
-        this.end();
-        return true;
-      };
-      const timer = setTimeout(
-        () => {
+      const entry: Watched = {
+        deadline: call.deadline,
+        expire: () => {
           const err = new TimeoutError(operation, this.timeoutMs, { streamId });
-          if (settle()) {
-            call.abort(err);
-            reject(err);
-          }
+          call.abort(err);
+          reject(err);
+          this.unwatch(entry);
         },
-        Math.max(0, call.deadline - Date.now()),
-      );
+      };
+      this.watch(entry);
       let work: Promise<T>;
       try {
         work = run(call);
       } catch (err) {
         work = Promise.reject(err);
       }
+      // The caller's reaction is queued before close() can learn that this call settled.
       work.then(
         (value) => {
-          if (settle()) resolve(value);
+          resolve(value);
+          this.unwatch(entry);
         },
         (err: unknown) => {
-          if (settle()) reject(err);
+          reject(err);
+          this.unwatch(entry);
         },
       );
     });
@@ -118,28 +147,40 @@ export class CallTracker {
   }
 
   #whenIdle(): Promise<void> {
-    if (this.#active === 0) return Promise.resolve();
+    if (this.#watched.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
+}
+
+interface Request<T> {
+  serve: () => Promise<IteratorResult<T>>;
+  resolve: (result: IteratorResult<T>) => void;
+  reject: (err: unknown) => void;
 }
 
 /**
  * The iterator `readStream` and `readAll` return. Each pull is one call: it has its own deadline and counts in
  * flight until it settles, so a page in flight when `close()` begins is delivered; the pull after that is
- * STORE_CLOSED. Pulls are served one at a time, in order, as an async generator does.
+ * STORE_CLOSED. Pulls are served one at a time, in order, as an async generator serves them.
  */
-class StoreIterator<T> implements AsyncIterableIterator<T> {
+class StoreIterator<T> implements AsyncIterableIterator<T>, Watched {
   readonly #tracker: CallTracker;
   readonly #operation: string;
   readonly #streamId: string | undefined;
   #open: ((call: CallContext) => AsyncIterable<T> | undefined) | undefined;
-  #call: Call | undefined;
+  readonly #call = new Call(0);
   #inner: AsyncIterator<T> | undefined;
   #done = false;
-  #pulling = false;
   #released = false;
-  /** The pull or return being served; the next one waits for it. */
-  #busy: Promise<unknown> | undefined;
+  /** A pull or return is being served; requests that arrive meanwhile wait in `#queue`. */
+  #busy = false;
+  #queue: Array<Request<T>> = [];
+  /** The pull in flight: the adapter's promise, and how to fail the caller's when the deadline passes. */
+  #pending: Promise<IteratorResult<T>> | undefined;
+  #resolvePull: ((result: IteratorResult<T>) => void) | undefined;
+  #rejectPull: ((err: unknown) => void) | undefined;
+  /** Counts pulls, so that a pull's late answer after its deadline is told from the current pull's. */
+  #pulls = 0;
 
   constructor(
     tracker: CallTracker,
@@ -153,99 +194,159 @@ class StoreIterator<T> implements AsyncIterableIterator<T> {
     this.#open = open;
   }
 
+  get deadline(): number {
+    return this.#call.deadline;
+  }
+
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
     return this;
   }
 
   next(): Promise<IteratorResult<T>> {
-    return this.#serve(() => this.#pull());
+    return this.#busy ? this.#enqueue(() => this.#next()) : this.#next();
   }
 
   return(): Promise<IteratorResult<T>> {
-    return this.#serve(async () => {
-      this.#finish();
-      await this.#releaseInner();
-      return { done: true, value: undefined };
-    });
+    return this.#busy ? this.#enqueue(() => this.#return()) : this.#return();
   }
 
-  #serve(fn: () => Promise<IteratorResult<T>>): Promise<IteratorResult<T>> {
-    const p = this.#busy === undefined ? fn() : this.#busy.then(fn, fn);
-    const busy = p.then(noop, noop);
-    this.#busy = busy;
-    void busy.then(() => {
-      if (this.#busy === busy) this.#busy = undefined;
-    });
-    return p;
+  #enqueue(serve: () => Promise<IteratorResult<T>>): Promise<IteratorResult<T>> {
+    return new Promise((resolve, reject) => this.#queue.push({ serve, resolve, reject }));
   }
 
-  async #pull(): Promise<IteratorResult<T>> {
-    if (this.#done) return { done: true, value: undefined };
-    if (this.#tracker.closing) {
-      this.#finish();
-      await this.#releaseInner();
-      throw new StoreClosedError();
-    }
-    const tracker = this.#tracker;
+  #dequeue(): void {
+    if (this.#busy) return;
+    const request = this.#queue.shift();
+    request?.serve().then(request.resolve, request.reject);
+  }
+
+  #next(): Promise<IteratorResult<T>> {
+    if (this.#done) return Promise.resolve(DONE);
+    if (this.#tracker.closing) return this.#closed();
+    const call = this.#call;
+    call.deadline = Date.now() + this.#tracker.timeoutMs;
     if (this.#inner === undefined) {
       const open = this.#open!;
       this.#open = undefined;
-      this.#call = new Call(Date.now() + tracker.timeoutMs);
       let iterable: AsyncIterable<T> | undefined;
       try {
-        iterable = open(this.#call);
+        iterable = open(call);
       } catch (err) {
         this.#done = true;
-        throw err;
+        return Promise.reject(err);
       }
       if (iterable === undefined) {
         this.#done = true;
-        return { done: true, value: undefined };
+        return Promise.resolve(DONE);
       }
       this.#inner = iterable[Symbol.asyncIterator]();
-      tracker.register(this as StoreIterator<unknown>);
+      this.#tracker.register(this as StoreIterator<unknown>);
     }
     const inner = this.#inner;
-    const call = this.#call!;
-    call.deadline = Date.now() + tracker.timeoutMs;
-    let pending: Promise<IteratorResult<T>> | undefined;
-    this.#pulling = true;
-    let result: IteratorResult<T>;
+    this.#busy = true;
+    this.#tracker.watch(this);
+    let pending: Promise<IteratorResult<T>>;
     try {
-      result = await tracker.run(this.#operation, this.#streamId, () => (pending = inner.next()), call);
+      pending = inner.next();
     } catch (err) {
-      this.#pulling = false;
-      this.#finish();
-      // After a timeout the adapter's pull may still be running: end its iteration once that pull settles.
-      if (pending !== undefined) {
-        void pending.then(
-          () => this.#releaseInner(),
-          () => this.#releaseInner(),
-        );
-      }
-      throw err;
+      pending = Promise.reject(err);
     }
-    this.#pulling = false;
+    this.#pending = pending;
+    const pull = ++this.#pulls;
+    return new Promise<IteratorResult<T>>((resolve, reject) => {
+      this.#resolvePull = resolve;
+      this.#rejectPull = reject;
+      pending.then(
+        (result) => this.#pulled(pull, result),
+        (err: unknown) => this.#failed(pull, err),
+      );
+    });
+  }
+
+  #pulled(pull: number, result: IteratorResult<T>): void {
+    if (pull !== this.#pulls || this.#resolvePull === undefined) return; // the deadline passed first
+    const resolve = this.#resolvePull;
+    this.#settlePull();
     if (result.done) {
       this.#finish();
       this.#released = true;
-      return result;
+    } else if (this.#tracker.closing) {
+      // The page was in flight when close() began: deliver it, and end the adapter's iteration now.
+      this.releaseIfIdle();
     }
-    // The page was in flight when close() began: deliver it, and end the adapter's iteration now.
-    if (tracker.closing) this.releaseIfIdle();
-    return result;
+    resolve(result);
+    this.#tracker.unwatch(this);
+    this.#dequeue();
+  }
+
+  #failed(pull: number, err: unknown): void {
+    if (pull !== this.#pulls || this.#rejectPull === undefined) return;
+    const reject = this.#rejectPull;
+    this.#settlePull();
+    this.#finish();
+    reject(err);
+    this.#tracker.unwatch(this);
+    this.#dequeue();
+  }
+
+  /** The pull's deadline passed: TIMEOUT, and the adapter's iteration ends once its pull settles. */
+  expire(): void {
+    const reject = this.#rejectPull;
+    const pending = this.#pending;
+    if (reject === undefined || pending === undefined) {
+      this.#tracker.unwatch(this);
+      return;
+    }
+    this.#settlePull();
+    const err = new TimeoutError(this.#operation, this.#tracker.timeoutMs, { streamId: this.#streamId });
+    this.#call.abort(err);
+    this.#finish();
+    const release = () => this.#releaseInner();
+    void pending.then(release, release);
+    reject(err);
+    this.#tracker.unwatch(this);
+    this.#dequeue();
+  }
+
+  #settlePull(): void {
+    this.#busy = false;
+    this.#resolvePull = undefined;
+    this.#rejectPull = undefined;
+    this.#pending = undefined;
+  }
+
+  #return(): Promise<IteratorResult<T>> {
+    this.#finish();
+    if (this.#released || this.#inner === undefined) return Promise.resolve(DONE);
+    this.#busy = true;
+    return this.#releaseInner().then(() => {
+      this.#busy = false;
+      this.#dequeue();
+      return DONE;
+    });
+  }
+
+  /** A pull after close() began: STORE_CLOSED, once the adapter's iteration has ended. */
+  #closed(): Promise<IteratorResult<T>> {
+    this.#finish();
+    this.#busy = true;
+    return this.#releaseInner().then(() => {
+      this.#busy = false;
+      this.#dequeue();
+      throw new StoreClosedError();
+    });
   }
 
   /** Called by close(): ends the adapter's iteration unless a pull is in flight (that pull ends it after). */
   releaseIfIdle(): void {
-    if (this.#pulling || this.#released || this.#inner === undefined) return;
+    if (this.#busy || this.#released || this.#inner === undefined) return;
     void this.#releaseInner();
   }
 
   #finish(): void {
     this.#done = true;
     // Tells a driver streaming for this iteration that nobody reads on (an AbortError as the reason).
-    this.#call?.abort(undefined);
+    this.#call.abort(undefined);
     this.#tracker.unregister(this as StoreIterator<unknown>);
   }
 
@@ -260,6 +361,6 @@ class StoreIterator<T> implements AsyncIterableIterator<T> {
       .run(this.#operation, this.#streamId, async () => {
         await inner.return!();
       })
-      .catch(noop);
+      .catch(() => {});
   }
 }

@@ -14,7 +14,6 @@ import {
 import {
   BaseEventStore,
   type BaseEventStoreOptions,
-  type CallContext,
   type PreparedAppend,
   type PreparedReadAll,
   type PreparedReadStream,
@@ -48,11 +47,6 @@ export interface EventStoreDBEventStoreOptions extends BaseEventStoreOptions {
   maxAppendBytes?: number;
   /** Overrides the declared idempotency window (see {@link DEFAULT_IDEMPOTENCY_WINDOW}). */
   idempotencyWindow?: number;
-}
-
-/** The gRPC deadline of a unary call: what is left of the call's, at least 1 ms. */
-function timeLeft(call: CallContext): number {
-  return Math.max(1, call.deadline - Date.now());
 }
 
 function toExpectedRevision(expected: PreparedAppend['expectedVersion']): AppendExpectedRevision {
@@ -94,8 +88,8 @@ export class EventStoreDBEventStore extends BaseEventStore {
    * end at the reported revision are read back and compared; a mismatch means nothing was written, and is
    * WRONG_EXPECTED_VERSION.
    */
-  protected async _append(prepared: PreparedAppend, call: CallContext): Promise<AppendResult> {
-    if (prepared.events.length === 0) return this.#emptyAppend(prepared, call);
+  protected async _append(prepared: PreparedAppend): Promise<AppendResult> {
+    if (prepared.events.length === 0) return this.#emptyAppend(prepared);
     const ctx = {
       streamId: prepared.streamId,
       expectedVersion: prepared.requestedExpectedVersion,
@@ -117,7 +111,6 @@ export class EventStoreDBEventStore extends BaseEventStore {
     try {
       result = await this.#client.appendToStream(prepared.streamId, data, {
         expectedRevision: toExpectedRevision(prepared.expectedVersion),
-        deadline: timeLeft(call),
       });
     } catch (err) {
       throw mapError(err, ctx);
@@ -134,7 +127,7 @@ export class EventStoreDBEventStore extends BaseEventStore {
     const mayBeLooseRetry =
       typeof prepared.expectedVersion !== 'number' && n > 1 && prepared.events[0]!.idSupplied;
     if (mayBeLooseRetry || !result.position) {
-      const tail = await this.#readBack(prepared.streamId, revision, n, call);
+      const tail = await this.#readBack(prepared.streamId, revision, n);
       if (tail.some((e, k) => e.id !== prepared.events[k]!.id)) {
         throw new WrongExpectedVersionError(prepared.streamId, prepared.requestedExpectedVersion, undefined, {
           reason: 'the event ids match earlier events that are not consecutive',
@@ -146,19 +139,13 @@ export class EventStoreDBEventStore extends BaseEventStore {
   }
 
   /** The `n` events that end at `lastRevision`, in version order. */
-  async #readBack(
-    streamId: string,
-    lastRevision: bigint,
-    n: number,
-    call: CallContext,
-  ): Promise<RecordedEvent[]> {
+  async #readBack(streamId: string, lastRevision: bigint, n: number): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
     try {
       for await (const e of this.#client.readStream(streamId, {
         direction: BACKWARDS,
         fromRevision: lastRevision,
         maxCount: n,
-        deadline: timeLeft(call),
       })) {
         out.push(toRecorded(e));
       }
@@ -168,8 +155,8 @@ export class EventStoreDBEventStore extends BaseEventStore {
     return out.reverse();
   }
 
-  async #emptyAppend(prepared: PreparedAppend, call: CallContext): Promise<AppendResult> {
-    const version = await this._streamVersion(prepared.streamId, call);
+  async #emptyAppend(prepared: PreparedAppend): Promise<AppendResult> {
+    const version = await this._streamVersion(prepared.streamId);
     const expected = prepared.expectedVersion;
     const ok = expected === 'any' || (expected === 'stream_exists' ? version > 0 : expected === version);
     if (!ok) {
@@ -208,7 +195,7 @@ export class EventStoreDBEventStore extends BaseEventStore {
     return readAllEvents(this.#client, q);
   }
 
-  protected override async _streamVersion(id: string, call: CallContext): Promise<number> {
+  protected override async _streamVersion(id: string): Promise<number> {
     try {
       // Read to the end of the call (one event) rather than leave the loop early: an abandoned call never finishes,
       // and the client's dispose() waits for every call it started.
@@ -217,7 +204,6 @@ export class EventStoreDBEventStore extends BaseEventStore {
         direction: BACKWARDS,
         fromRevision: END,
         maxCount: 1,
-        deadline: timeLeft(call),
       })) {
         version = Number(e.event!.revision) + 1;
       }
