@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createEventStore, knownSchemes } from '../src/index.js';
+import { createMemoryEventStore } from '../src/adapters/memory/index.js';
+import { createEventStore, knownSchemes, registerScheme, type SchemeOpener } from '../src/index.js';
 
 describe('createEventStore', () => {
   it("opens a new, empty memory store for each 'memory:' URL", async () => {
@@ -49,5 +50,66 @@ describe('createEventStore', () => {
       expect(err.message).not.toContain(secret);
       expect(String(err.stack)).not.toContain(secret);
     }
+  });
+});
+
+describe('registerScheme', () => {
+  const open: SchemeOpener = async () => createMemoryEventStore();
+
+  it('lets createEventStore open a registered scheme, without case, until it is unregistered', async () => {
+    const unregister = registerScheme('third-party', open);
+    try {
+      const store = await createEventStore('Third-Party://anything?x=1');
+      await store.append('s', [{ type: 'A', data: 1 }]);
+      expect(await store.streamVersion('s')).toBe(1);
+      await store.close();
+      const err = await createEventStore('nope://x').catch((e: unknown) => e);
+      expect((err as Error).message).toContain('third-party:');
+    } finally {
+      unregister();
+    }
+    await expect(createEventStore('third-party://x')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('passes the parsed URL and the options to the opener', async () => {
+    let seen: { url: string; options: Record<string, unknown> } | undefined;
+    const unregister = registerScheme('seen:', async (url, options) => {
+      seen = { url: url.href, options };
+      return createMemoryEventStore();
+    });
+    try {
+      await (await createEventStore('seen://host/db', { flag: true })).close();
+      expect(seen).toEqual({ url: 'seen://host/db', options: { flag: true } });
+    } finally {
+      unregister();
+    }
+  });
+
+  it('refuses to replace a built-in scheme or another adapter registration', () => {
+    for (const scheme of [...knownSchemes, 'POSTGRES', 'memory']) {
+      expect(() => registerScheme(scheme, open)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    }
+    const unregister = registerScheme('taken', open);
+    try {
+      expect(() => registerScheme('taken', open)).not.toThrow();
+      expect(() => registerScheme('taken', async () => createMemoryEventStore())).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    } finally {
+      unregister();
+    }
+  });
+
+  it('refuses a scheme that is not a URL scheme, and an opener that is not a function', () => {
+    for (const scheme of ['', '1abc', 'a b', 'x://', 42, undefined]) {
+      expect(() => registerScheme(scheme as string, open)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    }
+    expect(() => registerScheme('fine', 'open' as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
   });
 });

@@ -143,6 +143,34 @@ export class StoreClosedError extends EventStoreError {
 }
 
 /**
+ * A call's deadline passed before the backend answered (see the store's `timeoutMs`). For an append the outcome is
+ * unknown: the events may or may not have been written, and a retry with the same event ids is safe (the
+ * idempotency rules recognise it).
+ */
+export class TimeoutError extends EventStoreError {
+  /** The operation that timed out, e.g. `append`. */
+  readonly operation: string;
+  /** The deadline the call had, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(operation: string, timeoutMs: number, options: EventStoreErrorOptions = {}) {
+    const stream = options.streamId === undefined ? '' : `Stream '${options.streamId}': `;
+    const outcome =
+      operation === 'append'
+        ? '; the events may or may not have been written, so retry with the same event ids'
+        : '';
+    super(
+      ErrorCodes.TIMEOUT,
+      `${stream}${operation} did not finish within ${timeoutMs} ms${outcome}`,
+      options,
+    );
+    this.name = 'TimeoutError';
+    this.operation = operation;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
  * True when `err` is a contract error (from any copy of this package), and, when `code` is given, when
  * its code is that one. Compares the `code` field, never the class identity.
  *

@@ -170,6 +170,21 @@ export interface EventStore {
   /** The stream's current version: its last event's version, or 0 when it has no events. */
   streamVersion(streamId: string): Promise<number>;
 
-  /** Releases what the store owns (pools, clients it built). Idempotent. A client the caller passed in stays open. */
+  /**
+   * Closes the store, the same way on every adapter:
+   *
+   * 1. A call started after `close()` began is `STORE_CLOSED` (an append, `streamVersion`, or the first pull of
+   *    a read).
+   * 2. Calls already accepted finish: appends, `streamVersion`, and the page a read iterator is pulling. Each is
+   *    bounded by its deadline, so a backend that stopped answering costs at most one deadline (`TIMEOUT`).
+   * 3. An open read iterator whose consumer pulls again after `close()` began gets `STORE_CLOSED`; it never
+   *    hangs, and the adapter's read is ended without waiting for that pull.
+   * 4. The promise resolves only after every accepted call has settled and the store has then released what it
+   *    owns (the pool or client it built from a URL). A client the caller passed in stays open.
+   *
+   * So an append acknowledged before `close()` resolved is stored, and nothing the store sent is still running
+   * when it resolves (short of a call that passed its deadline, whose outcome `TIMEOUT` reports as unknown).
+   * Idempotent: concurrent and later calls return the same promise.
+   */
   close(): Promise<void>;
 }

@@ -17,6 +17,8 @@ export const MAX_STREAM_ID_LENGTH = 255;
 /** An event after validation: its id is set and lower-case, its JSON is serialised once for every adapter. */
 export interface PreparedEvent {
   id: string;
+  /** Whether the caller supplied the id (a retry can only be recognised by ids the caller chose). */
+  idSupplied: boolean;
   type: string;
   data: JsonValue;
   metadata: JsonObject;
@@ -171,7 +173,16 @@ export function prepareEvent(event: unknown, index: number): PreparedEvent {
   const dataJson = JSON.stringify(data);
   const metadataJson = JSON.stringify(meta);
   const bytes = utf8Length(type) + utf8Length(dataJson) + utf8Length(metadataJson);
-  return { id: eventId, type, data: data as JsonValue, metadata: meta, dataJson, metadataJson, bytes };
+  return {
+    id: eventId,
+    idSupplied: id !== undefined,
+    type,
+    data: data as JsonValue,
+    metadata: meta,
+    dataJson,
+    metadataJson,
+    bytes,
+  };
 }
 
 /** Validates an expected version and normalises `'no_stream'` to 0. */

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  type Capabilities,
   decideAppend,
   prepareAppend,
   prepareReadAll,
   prepareReadStream,
   validateStreamId,
-} from '../../src/index.js';
+} from '../../src/adapter/index.js';
+import type { Capabilities } from '../../src/index.js';
 
 const unbounded: Capabilities = {
   maxEventsPerAppend: Number.POSITIVE_INFINITY,

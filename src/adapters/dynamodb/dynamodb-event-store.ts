@@ -1,19 +1,17 @@
 import { type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import {
-  type AppendOptions,
+  BaseEventStore,
+  type BaseEventStoreOptions,
+  type CallContext,
+  type PreparedAppend,
+  type PreparedReadAll,
+  type PreparedReadStream,
+} from '../../adapter/index.js';
+import {
   type AppendResult,
   type Capabilities,
-  type EventStore,
   InvalidArgumentError,
-  type NewEvent,
-  prepareAppend,
-  prepareReadAll,
-  prepareReadStream,
-  type ReadAllOptions,
-  type ReadStreamOptions,
   type RecordedEvent,
-  StoreClosedError,
-  validateStreamId,
 } from '../../contract/index.js';
 import { assertKnownOptions } from '../../url-options.js';
 import { appendEvents } from './append.js';
@@ -36,7 +34,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { StreamHeads } from './stream-heads.js';
 import { ensureTable, validateTableName } from './table.js';
 
-export interface DynamoDBEventStoreOptions {
+export interface DynamoDBEventStoreOptions extends BaseEventStoreOptions {
   /** The client to use. The caller owns it: `close()` leaves it open. */
   client: DynamoDBClient;
   /** The table; 3 to 255 of `a-z A-Z 0-9 _ - .`. */
@@ -73,6 +71,7 @@ const OPTION_KEYS = [
   'retry',
   'maxConcurrentCommits',
   'logBucketSize',
+  'timeoutMs',
 ];
 
 function nonNegativeInt(value: unknown, name: string, fallback: number, max = 3_600_000): number {
@@ -88,7 +87,7 @@ function nonNegativeInt(value: unknown, name: string, fallback: number, max = 3_
  * the `log` index give the global order without any item that every append must update under a condition. See
  * docs/dynamodb.md for the design and its costs.
  */
-export class DynamoDBEventStore implements EventStore {
+export class DynamoDBEventStore extends BaseEventStore {
   readonly capabilities: Capabilities;
   readonly #ctx: StoreContext;
   readonly #allocator: PositionAllocator;
@@ -101,12 +100,11 @@ export class DynamoDBEventStore implements EventStore {
   readonly #holes = new Map<bigint, number>();
   readonly #heads: StreamHeads;
   #ready: Promise<void> | undefined;
-  #closed = false;
-  #closing: Promise<void> | undefined;
 
   /** @internal Use `createDynamoDBEventStore` or `createEventStore('dynamodb://…')`. */
   constructor(options: DynamoDBEventStoreOptions, ownsClient = false) {
     assertKnownOptions(options as unknown as Record<string, unknown>, OPTION_KEYS);
+    super(options);
     const client = options.client;
     if (typeof client !== 'object' || client === null || typeof client.send !== 'function') {
       throw new InvalidArgumentError('options.client must be a DynamoDBClient', {
@@ -167,12 +165,7 @@ export class DynamoDBEventStore implements EventStore {
     };
   }
 
-  #assertOpen(): void {
-    if (this.#closed) throw new StoreClosedError();
-  }
-
   async #ensureReady(): Promise<void> {
-    this.#assertOpen();
     if (!this.#autoCreate) return;
     this.#ready ??= ensureTable(this.#ctx.client, this.#ctx.tableName).catch((err: unknown) => {
       this.#ready = undefined;
@@ -181,13 +174,7 @@ export class DynamoDBEventStore implements EventStore {
     await this.#ready;
   }
 
-  async append(
-    streamId: string,
-    events: readonly NewEvent[],
-    options?: AppendOptions,
-  ): Promise<AppendResult> {
-    this.#assertOpen();
-    const prepared = prepareAppend(streamId, events, options, this.capabilities);
+  protected async _append(prepared: PreparedAppend): Promise<AppendResult> {
     await this.#ensureReady();
     return appendEvents(
       { ctx: this.#ctx, committer: this.#committer, heads: this.#heads, idempotencyWindow: this.#window },
@@ -195,10 +182,11 @@ export class DynamoDBEventStore implements EventStore {
     );
   }
 
-  async *readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
-    this.#assertOpen();
-    const { direction, fromVersion, maxCount } = prepareReadStream(streamId, options);
-    if (maxCount === 0) return;
+  protected async *_readStream(
+    prepared: PreparedReadStream,
+    call: CallContext,
+  ): AsyncIterable<RecordedEvent> {
+    const { streamId, direction, fromVersion, maxCount } = prepared;
     await this.#ensureReady();
     const forwards = direction === 'forwards';
     const from = forwards ? Math.max(fromVersion ?? 1, 1) : 1;
@@ -226,12 +214,12 @@ export class DynamoDBEventStore implements EventStore {
               ExclusiveStartKey: startKey,
               Limit: Number.isFinite(remaining) ? Math.min(remaining, 1000) : 1000,
             }),
+            { abortSignal: call.signal },
           ),
         true,
         streamId,
       );
       for (const item of out.Items ?? []) {
-        this.#assertOpen();
         yield toRecorded(item);
         if (++yielded >= maxCount) return;
       }
@@ -239,10 +227,8 @@ export class DynamoDBEventStore implements EventStore {
     } while (startKey);
   }
 
-  async *readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
-    this.#assertOpen();
-    const { after, maxCount, eventTypes, streamPrefix } = prepareReadAll(options);
-    if (maxCount === 0) return;
+  protected async *_readAll(prepared: PreparedReadAll): AsyncIterable<RecordedEvent> {
+    const { after, maxCount, eventTypes, streamPrefix } = prepared;
     await this.#ensureReady();
     const types = eventTypes ? new Set(eventTypes) : undefined;
     const filtered = types !== undefined || streamPrefix !== undefined;
@@ -255,7 +241,6 @@ export class DynamoDBEventStore implements EventStore {
       holes: this.#holes,
     });
     for await (const item of log) {
-      this.#assertOpen();
       if (types && !types.has(item.t!.S!)) continue;
       if (streamPrefix !== undefined && !streamIdOf(item).startsWith(streamPrefix)) continue;
       yield toRecorded(item);
@@ -263,9 +248,7 @@ export class DynamoDBEventStore implements EventStore {
     }
   }
 
-  async streamVersion(streamId: string): Promise<number> {
-    this.#assertOpen();
-    const id = validateStreamId(streamId);
+  protected override async _streamVersion(id: string, call: CallContext): Promise<number> {
     await this.#ensureReady();
     const ctx = this.#ctx;
     const out = await ctx.call(
@@ -281,6 +264,7 @@ export class DynamoDBEventStore implements EventStore {
             Limit: 1,
             ConsistentRead: true,
           }),
+          { abortSignal: call.signal },
         ),
       true,
       id,
@@ -290,14 +274,14 @@ export class DynamoDBEventStore implements EventStore {
   }
 
   /**
-   * Stops taking calls, lets the appends already handed in finish, gives up positions taken ahead (so that no
-   * reader waits on them), then destroys the client if the store built it.
+   * Runs once every accepted call has settled: gives up positions taken ahead (so that no reader waits on them),
+   * then destroys the client if the store built it.
    */
-  close(): Promise<void> {
-    this.#closed = true;
-    this.#closing ??= this.#committer.close().finally(() => {
+  protected override async _close(): Promise<void> {
+    try {
+      await this.#committer.close();
+    } finally {
       if (this.#ownsClient) this.#ctx.client.destroy();
-    });
-    return this.#closing;
+    }
   }
 }

@@ -6,21 +6,18 @@ import {
   StreamNotFoundError,
 } from '@eventstore/db-client';
 import {
-  type AppendOptions,
+  BaseEventStore,
+  type BaseEventStoreOptions,
+  type PreparedAppend,
+  type PreparedReadAll,
+  type PreparedReadStream,
+} from '../../adapter/index.js';
+import {
   type AppendResult,
   type Capabilities,
   ErrorCodes,
-  type EventStore,
   EventStoreError,
-  type NewEvent,
-  type PreparedAppend,
-  prepareAppend,
-  prepareReadStream,
-  type ReadAllOptions,
-  type ReadStreamOptions,
   type RecordedEvent,
-  StoreClosedError,
-  validateStreamId,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
 import { type AppendDeps, appendEvents, type IdempotencyMode } from './append.js';
@@ -44,7 +41,7 @@ export const DEFAULT_IDEMPOTENCY_WINDOW = 100;
 /** The largest idempotency window the options accept (one read of that many events). */
 export const MAX_IDEMPOTENCY_WINDOW = 10_000;
 
-export interface EventStoreDBEventStoreOptions {
+export interface EventStoreDBEventStoreOptions extends BaseEventStoreOptions {
   /** The server's MaxAppendSize, if configured away from 1 MiB (v25.1 and later: 256 MiB by default). */
   maxAppendSize?: number;
   /** The server's MaxAppendEventSize (v25.1 and later, 16 MiB by default). */
@@ -60,14 +57,14 @@ export interface EventStoreDBEventStoreOptions {
  * Optimistic concurrency is the server's expected-revision check; an `'any'`/`'stream_exists'` retry is recognised
  * by the adapter among the stream's recent events (see {@link IdempotencyMode}).
  */
-export class EventStoreDBEventStore implements EventStore {
+export class EventStoreDBEventStore extends BaseEventStore {
   readonly capabilities: Capabilities;
   readonly #client: EventStoreDBClient;
   readonly #ownsClient: boolean;
   readonly #append: AppendDeps;
-  #closed = false;
 
   constructor(client: EventStoreDBClient, options: EventStoreDBEventStoreOptions = {}, ownsClient = false) {
+    super(options);
     this.#client = client;
     this.#ownsClient = ownsClient;
     const limits = declaredLimits({
@@ -85,29 +82,19 @@ export class EventStoreDBEventStore implements EventStore {
     });
   }
 
-  #assertOpen(): void {
-    if (this.#closed) throw new StoreClosedError();
-  }
-
   /**
    * Appends through the server's Append call. An exact expected version is checked, and a retry recognised, by the
    * server against its index. `'any'`/`'stream_exists'` are decided by the adapter (see {@link appendEvents}). An
    * empty batch never reaches the server (it would write an empty record): its expected version is checked against
    * {@link streamVersion}.
    */
-  async append(
-    streamId: string,
-    events: readonly NewEvent[],
-    options?: AppendOptions,
-  ): Promise<AppendResult> {
-    this.#assertOpen();
-    const prepared = prepareAppend(streamId, events, options, this.capabilities);
+  protected async _append(prepared: PreparedAppend): Promise<AppendResult> {
     if (prepared.events.length === 0) return this.#emptyAppend(prepared);
     return appendEvents(this.#append, prepared);
   }
 
   async #emptyAppend(prepared: PreparedAppend): Promise<AppendResult> {
-    const version = await this.streamVersion(prepared.streamId);
+    const version = await this._streamVersion(prepared.streamId);
     const expected = prepared.expectedVersion;
     const ok = expected === 'any' || (expected === 'stream_exists' ? version > 0 : expected === version);
     if (!ok) {
@@ -116,10 +103,7 @@ export class EventStoreDBEventStore implements EventStore {
     return { nextExpectedVersion: version, lastPosition: null };
   }
 
-  async *readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
-    this.#assertOpen();
-    const q = prepareReadStream(streamId, options);
-    if (q.maxCount === 0) return;
+  protected async *_readStream(q: PreparedReadStream): AsyncIterable<RecordedEvent> {
     let fromRevision: bigint | typeof END;
     if (q.direction === 'forwards') fromRevision = BigInt(Math.max(q.fromVersion ?? 1, 1) - 1);
     else if (q.fromVersion === undefined) fromRevision = END;
@@ -134,7 +118,6 @@ export class EventStoreDBEventStore implements EventStore {
     let finder: PositionFinder | undefined;
     try {
       for await (const e of read.iterator({ destroyOnReturn: false })) {
-        this.#assertOpen();
         const ev = e.event!;
         if (hasLogPosition(ev.position)) {
           yield toRecorded(e);
@@ -164,13 +147,11 @@ export class EventStoreDBEventStore implements EventStore {
     }
   }
 
-  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
-    return readAllEvents(this.#client, options, () => this.#assertOpen());
+  protected _readAll(q: PreparedReadAll): AsyncIterable<RecordedEvent> {
+    return readAllEvents(this.#client, q);
   }
 
-  async streamVersion(streamId: string): Promise<number> {
-    this.#assertOpen();
-    const id = validateStreamId(streamId);
+  protected override async _streamVersion(id: string): Promise<number> {
     try {
       // Read to the end of the call (one event) rather than leave the loop early: an abandoned call never finishes,
       // and the client's dispose() waits for every call it started.
@@ -189,9 +170,8 @@ export class EventStoreDBEventStore implements EventStore {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  /** Runs once every accepted call has settled and every read has been cancelled, so dispose() has none to wait for. */
+  protected override async _close(): Promise<void> {
     if (this.#ownsClient) await this.#client.dispose();
   }
 }

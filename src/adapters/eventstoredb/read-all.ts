@@ -7,12 +7,8 @@ import {
   START,
   streamNameFilter,
 } from '@eventstore/db-client';
-import {
-  type PreparedReadAll,
-  prepareReadAll,
-  type ReadAllOptions,
-  type RecordedEvent,
-} from '../../contract/index.js';
+import type { PreparedReadAll } from '../../adapter/index.js';
+import type { RecordedEvent } from '../../contract/index.js';
 import { toRecorded } from './convert.js';
 import { mapError } from './map-error.js';
 import {
@@ -163,25 +159,18 @@ function filteredRead(
  */
 export async function* readAllEvents(
   client: EventStoreDBClient,
-  options: ReadAllOptions | undefined,
-  assertOpen: () => void,
+  q: PreparedReadAll,
 ): AsyncGenerator<RecordedEvent> {
-  assertOpen();
-  const q = prepareReadAll(options);
   // Nothing can be after the last position the server can write.
-  if (q.maxCount === 0 || q.after >= MAX_POSITION) return;
+  if (q.after >= MAX_POSITION) return;
   try {
-    yield* read(client, q, assertOpen);
+    yield* read(client, q);
   } catch (err) {
     throw mapError(err);
   }
 }
 
-async function* read(
-  client: EventStoreDBClient,
-  q: PreparedReadAll,
-  assertOpen: () => void,
-): AsyncGenerator<RecordedEvent> {
+async function* read(client: EventStoreDBClient, q: PreparedReadAll): AsyncGenerator<RecordedEvent> {
   const types = q.eventTypes ? new Set(q.eventTypes) : undefined;
   let after = q.after;
   let yielded = 0;
@@ -216,7 +205,6 @@ async function* read(
             const position = encodePosition(ev.position!);
             if (position <= after || isSystemEvent(ev.streamId, ev.type)) continue;
             after = position;
-            assertOpen();
             yield toRecorded(resolved, position);
             if (++yielded >= q.maxCount) return;
           }
@@ -234,7 +222,6 @@ async function* read(
       started = true;
       if (!probe) return;
       if (keep(probe)) {
-        assertOpen();
         yield toRecorded(probe.resolved, probe.position);
         if (++yielded >= q.maxCount) return;
       }
@@ -243,7 +230,6 @@ async function* read(
     started = true;
     for await (const e of filteredRead(client, q, from)) {
       if (!keep(e)) continue;
-      assertOpen();
       yield toRecorded(e.resolved, e.position);
       if (++yielded >= q.maxCount) return;
     }
@@ -252,7 +238,6 @@ async function* read(
     // The server refused to start at `after` (not the start of a record): scan from the beginning instead.
     for await (const e of plainRead(client, START)) {
       if (!keep(e)) continue;
-      assertOpen();
       yield toRecorded(e.resolved, e.position);
       if (++yielded >= q.maxCount) return;
     }

@@ -1,24 +1,21 @@
 import {
-  type AppendOptions,
+  BaseEventStore,
+  type BaseEventStoreOptions,
+  decideAppend,
+  type PreparedAppend,
+  type PreparedReadAll,
+  type PreparedReadStream,
+} from '../../adapter/index.js';
+import {
   type AppendResult,
   type Capabilities,
-  decideAppend,
-  type EventStore,
   type JsonObject,
   type JsonValue,
-  type NewEvent,
-  prepareAppend,
-  prepareReadAll,
-  prepareReadStream,
-  type ReadAllOptions,
-  type ReadStreamOptions,
   type RecordedEvent,
-  StoreClosedError,
-  validateStreamId,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
 
-export interface MemoryEventStoreOptions {
+export interface MemoryEventStoreOptions extends BaseEventStoreOptions {
   /** Override the declared limits, e.g. to exercise `APPEND_TOO_LARGE` in tests. */
   limits?: Partial<Pick<Capabilities, 'maxEventsPerAppend' | 'maxEventBytes' | 'maxAppendBytes'>>;
 }
@@ -65,14 +62,14 @@ function toRecorded(e: StoredEvent): RecordedEvent {
  * and an append is atomic because it runs synchronously once validated. The idempotency window is the whole
  * stream.
  */
-export class MemoryEventStore implements EventStore {
+export class MemoryEventStore extends BaseEventStore {
   readonly capabilities: Capabilities;
   #streams = new Map<string, StoredStream>();
   /** Every event in position order; the event at index i has position i + 1. */
   #log: StoredEvent[] = [];
-  #closed = false;
 
   constructor(options: MemoryEventStoreOptions = {}) {
+    super(options);
     this.capabilities = Object.freeze({
       ...DEFAULT_LIMITS,
       ...options.limits,
@@ -80,17 +77,7 @@ export class MemoryEventStore implements EventStore {
     });
   }
 
-  #assertOpen(): void {
-    if (this.#closed) throw new StoreClosedError();
-  }
-
-  async append(
-    streamId: string,
-    events: readonly NewEvent[],
-    options?: AppendOptions,
-  ): Promise<AppendResult> {
-    this.#assertOpen();
-    const prepared = prepareAppend(streamId, events, options, this.capabilities);
+  protected async _append(prepared: PreparedAppend): Promise<AppendResult> {
     const stream = this.#streams.get(prepared.streamId);
     const stored = stream?.events ?? [];
     const decision = decideAppend(prepared, {
@@ -140,14 +127,12 @@ export class MemoryEventStore implements EventStore {
     return { nextExpectedVersion: target.events.length, lastPosition: BigInt(this.#log.length) };
   }
 
-  async *readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
-    this.#assertOpen();
-    const { direction, fromVersion, maxCount } = prepareReadStream(streamId, options);
+  protected async *_readStream(prepared: PreparedReadStream): AsyncIterable<RecordedEvent> {
+    const { streamId, direction, fromVersion, maxCount } = prepared;
     const events = this.#streams.get(streamId)?.events ?? [];
     let yielded = 0;
     if (direction === 'forwards') {
       for (let v = Math.max(fromVersion ?? 1, 1); v <= events.length && yielded < maxCount; v++, yielded++) {
-        this.#assertOpen();
         yield toRecorded(events[v - 1]!);
       }
     } else {
@@ -156,15 +141,13 @@ export class MemoryEventStore implements EventStore {
         v >= 1 && yielded < maxCount;
         v--, yielded++
       ) {
-        this.#assertOpen();
         yield toRecorded(events[v - 1]!);
       }
     }
   }
 
-  async *readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
-    this.#assertOpen();
-    const { after, maxCount, eventTypes, streamPrefix } = prepareReadAll(options);
+  protected async *_readAll(prepared: PreparedReadAll): AsyncIterable<RecordedEvent> {
+    const { after, maxCount, eventTypes, streamPrefix } = prepared;
     const types = eventTypes ? new Set(eventTypes) : undefined;
     let yielded = 0;
     // Positions are contiguous from 1, so the event after position p is at index p.
@@ -174,7 +157,6 @@ export class MemoryEventStore implements EventStore {
       i++
     ) {
       if (yielded >= maxCount) return;
-      this.#assertOpen();
       const e = this.#log[i]!;
       if (types && !types.has(e.type)) continue;
       if (streamPrefix !== undefined && !e.streamId.startsWith(streamPrefix)) continue;
@@ -183,12 +165,7 @@ export class MemoryEventStore implements EventStore {
     }
   }
 
-  async streamVersion(streamId: string): Promise<number> {
-    this.#assertOpen();
-    return this.#streams.get(validateStreamId(streamId))?.events.length ?? 0;
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
+  protected override async _streamVersion(streamId: string): Promise<number> {
+    return this.#streams.get(streamId)?.events.length ?? 0;
   }
 }

@@ -1,85 +1,19 @@
 import type { PGliteInterface } from '@electric-sql/pglite';
-import type { Pool, PoolConfig } from 'pg';
-import { InvalidArgumentError } from '../../contract/index.js';
-import { assertKnownOptions, assertKnownParams } from '../../url-options.js';
-import { PgliteDriver, PgPoolDriver, type SqlDriver } from './driver.js';
-import { mapError } from './map-error.js';
+import type { Pool } from 'pg';
+import { PgliteDriver, PgPoolDriver } from './driver.js';
+import { checkOptions, openStore } from './open-store.js';
 import {
   DEFAULT_MAX_IN_FLIGHT,
-  PostgresEventStore,
+  type PostgresEventStore,
   type PostgresEventStoreOptions,
 } from './postgres-event-store.js';
-import { migrate, validateSchemaName } from './schema.js';
 
-export type { SqlDriver, SqlExecutor, SqlTransaction } from './driver.js';
-export { mapError } from './map-error.js';
 export {
   DEFAULT_MAX_IN_FLIGHT,
   POSTGRES_CAPABILITIES,
   PostgresEventStore,
   type PostgresEventStoreOptions,
 } from './postgres-event-store.js';
-export { migrate, ORDINAL_BITS, SCHEMA_VERSION, validateSchemaName } from './schema.js';
-
-const DEFAULT_SCHEMA = 'eventstore';
-
-interface CheckedOptions {
-  schema: string;
-  autoCreate: boolean;
-  pageSize: number;
-  /** The group committer's transactions in flight; undefined: no group commit. */
-  maxInFlight: number | undefined;
-}
-
-function checkGroupCommit(value: unknown, defaultMaxInFlight: number): number | undefined {
-  if (value === undefined) return defaultMaxInFlight;
-  if (value === false) return undefined;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidArgumentError('groupCommit must be false or { maxInFlight }', {
-      argument: 'groupCommit',
-    });
-  }
-  assertKnownOptions(value as Record<string, unknown>, ['maxInFlight']);
-  const maxInFlight = (value as { maxInFlight?: unknown }).maxInFlight ?? defaultMaxInFlight;
-  if (
-    typeof maxInFlight !== 'number' ||
-    !Number.isSafeInteger(maxInFlight) ||
-    maxInFlight < 1 ||
-    maxInFlight > 1000
-  ) {
-    throw new InvalidArgumentError('groupCommit.maxInFlight must be an integer from 1 to 1000', {
-      argument: 'groupCommit.maxInFlight',
-    });
-  }
-  return maxInFlight;
-}
-
-/** `defaultMaxInFlight`: a pool runs several transactions at once; PGlite runs one at a time. */
-function checkOptions(options: PostgresEventStoreOptions, defaultMaxInFlight: number): CheckedOptions {
-  const schema = validateSchemaName(options.schema ?? DEFAULT_SCHEMA);
-  if (options.autoCreate !== undefined && typeof options.autoCreate !== 'boolean') {
-    throw new InvalidArgumentError('autoCreate must be a boolean', { argument: 'autoCreate' });
-  }
-  const pageSize = options.pageSize ?? 1000;
-  if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > 100_000) {
-    throw new InvalidArgumentError('pageSize must be an integer from 1 to 100000', { argument: 'pageSize' });
-  }
-  const maxInFlight = checkGroupCommit(options.groupCommit, defaultMaxInFlight);
-  return { schema, autoCreate: options.autoCreate ?? true, pageSize, maxInFlight };
-}
-
-async function open(driver: SqlDriver, checked: CheckedOptions): Promise<PostgresEventStore> {
-  const { schema, autoCreate, pageSize, maxInFlight } = checked;
-  if (autoCreate) {
-    try {
-      await migrate(driver, schema);
-    } catch (err) {
-      await driver.close().catch(() => {});
-      throw mapError(err, { operation: 'migrate' });
-    }
-  }
-  return new PostgresEventStore(driver, schema, pageSize, maxInFlight);
-}
 
 /**
  * A store on an existing node-postgres pool. The caller keeps the pool and closes it; `store.close()` leaves
@@ -93,7 +27,7 @@ export async function createPostgresEventStore(
   pool: Pool,
   options: PostgresEventStoreOptions = {},
 ): Promise<PostgresEventStore> {
-  return open(new PgPoolDriver(pool, false), checkOptions(options, DEFAULT_MAX_IN_FLIGHT));
+  return openStore(new PgPoolDriver(pool, false), checkOptions(options, DEFAULT_MAX_IN_FLIGHT));
 }
 
 /** A store on an existing PGlite instance, which the caller keeps and closes. Runs the same SQL as on a server. */
@@ -101,115 +35,5 @@ export async function createPgliteEventStore(
   db: PGliteInterface,
   options: PostgresEventStoreOptions = {},
 ): Promise<PostgresEventStore> {
-  return open(new PgliteDriver(db, false), checkOptions(options, 1));
-}
-
-const SERVER_PARAMS = ['schema', 'max', 'sslmode', 'application_name', 'group_commit'];
-
-/** The `group_commit` URL parameter: `off`, or the group transactions in flight (checked with the options). */
-function groupCommitParam(url: URL): PostgresEventStoreOptions['groupCommit'] {
-  const value = url.searchParams.get('group_commit');
-  if (value === null) return undefined;
-  if (value === 'off') return false;
-  if (!/^[0-9]{1,4}$/.test(value)) {
-    throw new InvalidArgumentError(
-      "The group_commit URL parameter must be 'off' or an integer from 1 to 1000",
-      {
-        argument: 'url',
-      },
-    );
-  }
-  return { maxInFlight: Number(value) };
-}
-const SSL_MODES = ['disable', 'prefer', 'require', 'no-verify', 'verify-full'];
-
-/** Builds the pool's config from the URL's parts, so the connection string itself never reaches the driver. */
-function poolConfig(url: URL): PoolConfig {
-  const decode = (part: string, name: string): string => {
-    try {
-      return decodeURIComponent(part);
-    } catch {
-      throw new InvalidArgumentError(`The ${name} in the URL is not valid percent-encoding`, {
-        argument: 'url',
-      });
-    }
-  };
-  const config: PoolConfig = {
-    host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname || 'localhost',
-    port: url.port === '' ? 5432 : Number(url.port),
-    user: url.username === '' ? undefined : decode(url.username, 'user name'),
-    password: url.password === '' ? undefined : decode(url.password, 'password'),
-    database: url.pathname.length > 1 ? decode(url.pathname.slice(1), 'database name') : undefined,
-  };
-  const max = url.searchParams.get('max');
-  if (max !== null) {
-    const n = Number(max);
-    if (!Number.isSafeInteger(n) || n < 1 || n > 1000) {
-      throw new InvalidArgumentError('The max URL parameter must be an integer from 1 to 1000', {
-        argument: 'url',
-      });
-    }
-    config.max = n;
-  }
-  const sslmode = url.searchParams.get('sslmode');
-  if (sslmode !== null) {
-    if (!SSL_MODES.includes(sslmode)) {
-      throw new InvalidArgumentError(`sslmode must be one of ${SSL_MODES.join(', ')}`, { argument: 'url' });
-    }
-    if (sslmode === 'require' || sslmode === 'no-verify') config.ssl = { rejectUnauthorized: false };
-    else if (sslmode === 'verify-full') config.ssl = { rejectUnauthorized: true };
-  }
-  const applicationName = url.searchParams.get('application_name');
-  if (applicationName !== null) config.application_name = applicationName;
-  return config;
-}
-
-/**
- * The URL layer (see `createEventStore`):
- * - `postgres://user:pass@host:port/db?schema=NAME` (or `postgresql://`): a pg Pool the store owns and closes.
- *   Parameters: `schema` (default `eventstore`), `max` (pool size), `sslmode`, `application_name`,
- *   `group_commit` (`off`, or the group transactions in flight; default 1).
- * - `pglite:memory` and `pglite:./dir` (a persisted data directory): an embedded PGlite the store owns.
- *   Parameters: `schema`, `group_commit`.
- *
- * Options: `autoCreate` (default true).
- */
-export async function openFromUrl(url: URL, options: Record<string, unknown>): Promise<PostgresEventStore> {
-  assertKnownOptions(options, ['autoCreate']);
-  const autoCreate = options.autoCreate as boolean | undefined;
-  if (url.protocol === 'pglite:') {
-    assertKnownParams(url, ['schema', 'group_commit']);
-    const schema = validateSchemaName(url.searchParams.get('schema') ?? DEFAULT_SCHEMA);
-    const checked = checkOptions({ schema, autoCreate, groupCommit: groupCommitParam(url) }, 1);
-    const where = decodeURIComponent(url.pathname);
-    if (where === '' || url.host !== '') {
-      throw new InvalidArgumentError(
-        "pglite: needs 'memory' or a directory, e.g. pglite:memory or pglite:./data",
-        {
-          argument: 'url',
-        },
-      );
-    }
-    const { PGlite } = await import('@electric-sql/pglite');
-    const db = where === 'memory' ? new PGlite() : new PGlite(where);
-    try {
-      await db.waitReady;
-    } catch (err) {
-      throw mapError(err, { operation: 'connect' });
-    }
-    return open(new PgliteDriver(db, true), checked);
-  }
-  assertKnownParams(url, SERVER_PARAMS);
-  const schema = validateSchemaName(url.searchParams.get('schema') ?? DEFAULT_SCHEMA);
-  const checked = checkOptions(
-    { schema, autoCreate, groupCommit: groupCommitParam(url) },
-    DEFAULT_MAX_IN_FLIGHT,
-  );
-  const config = poolConfig(url);
-  const { default: pg } = await import('pg');
-  const pool = new pg.Pool(config);
-  // An idle connection that breaks (server restart, pg_terminate_backend) is dropped by the pool; without a
-  // listener node would crash the process. Nothing is logged, so nothing can leak.
-  pool.on('error', () => {});
-  return open(new PgPoolDriver(pool, true), checked);
+  return openStore(new PgliteDriver(db, false), checkOptions(options, 1));
 }

@@ -1,23 +1,19 @@
 import {
-  type AppendOptions,
+  BaseEventStore,
+  type BaseEventStoreOptions,
+  type PreparedAppend,
+  type PreparedReadAll,
+  type PreparedReadStream,
+} from '../../adapter/index.js';
+import {
   type AppendResult,
   type Capabilities,
   ErrorCodes,
-  type EventStore,
   EventStoreError,
   isEventStoreError,
   type JsonObject,
   type JsonValue,
-  type NewEvent,
-  type PreparedAppend,
-  prepareAppend,
-  prepareReadAll,
-  prepareReadStream,
-  type ReadAllOptions,
-  type ReadStreamOptions,
   type RecordedEvent,
-  StoreClosedError,
-  validateStreamId,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
 import type { SqlDriver } from './driver.js';
@@ -26,7 +22,7 @@ import { type ErrorContext, mapError } from './map-error.js';
 import { ORDINAL_BITS } from './positions.js';
 import { quoteIdent } from './schema.js';
 
-export interface PostgresEventStoreOptions {
+export interface PostgresEventStoreOptions extends BaseEventStoreOptions {
   /** The schema that holds the tables. Defaults to `eventstore`. */
   schema?: string;
   /** Create or upgrade the schema when the store opens. Defaults to true. */
@@ -108,20 +104,26 @@ function toRecorded(row: EventRow): RecordedEvent {
  *   (`pg_snapshot_xmin(pg_current_snapshot())`), in position order, so nothing can appear later behind a
  *   position already returned.
  */
-export class PostgresEventStore implements EventStore {
+/** What the store's constructor takes once the factories have checked the options. */
+export interface PostgresStoreSettings extends BaseEventStoreOptions {
+  schema: string;
+  pageSize: number;
+  /** The group committer's transactions in flight, or `undefined` for no group commit. */
+  maxInFlight: number | undefined;
+}
+
+export class PostgresEventStore extends BaseEventStore {
   readonly capabilities: Capabilities = POSTGRES_CAPABILITIES;
   readonly #driver: SqlDriver;
   readonly #pageSize: number;
   readonly #sql: Readonly<Record<StatementKey, string>>;
   readonly #names: string;
   readonly #committer: GroupCommitter | undefined;
-  #closed = false;
 
-  /**
-   * Use the factories in `eventstore-kit/postgres`; they validate the options and run migrations.
-   * `maxInFlight` is the group committer's, or `undefined` for no group commit.
-   */
-  constructor(driver: SqlDriver, schema: string, pageSize = 1000, maxInFlight?: number) {
+  /** Use the factories in `eventstore-kit/postgres`; they validate the options and run migrations. */
+  constructor(driver: SqlDriver, settings: PostgresStoreSettings) {
+    super(settings);
+    const { schema, pageSize, maxInFlight } = settings;
     this.#driver = driver;
     this.#pageSize = pageSize;
     this.#names = `es_${schema}`;
@@ -176,10 +178,6 @@ export class PostgresEventStore implements EventStore {
     return this.#committer?.transactions ?? 0;
   }
 
-  #assertOpen(): void {
-    if (this.#closed) throw new StoreClosedError();
-  }
-
   async #query<R>(key: StatementKey, params: unknown[], ctx: ErrorContext): Promise<R[]> {
     try {
       return await this.#driver.query<R>(this.#sql[key], params, `${this.#names}_${key}`);
@@ -188,13 +186,7 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  async append(
-    streamId: string,
-    events: readonly NewEvent[],
-    options?: AppendOptions,
-  ): Promise<AppendResult> {
-    this.#assertOpen();
-    const p = prepareAppend(streamId, events, options, this.capabilities);
+  protected async _append(p: PreparedAppend): Promise<AppendResult> {
     let row: AppendRow;
     try {
       row = await (this.#committer ? this.#committer.submit(p) : this.#appendOne(p));
@@ -278,9 +270,8 @@ export class PostgresEventStore implements EventStore {
     return byMember as AppendRow[];
   }
 
-  async *readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
-    this.#assertOpen();
-    const { direction, fromVersion, maxCount } = prepareReadStream(streamId, options);
+  protected async *_readStream(prepared: PreparedReadStream): AsyncIterable<RecordedEvent> {
+    const { streamId, direction, fromVersion, maxCount } = prepared;
     const forwards = direction === 'forwards';
     const first: string | number = forwards ? Math.max(fromVersion ?? 1, 1) : (fromVersion ?? MAX_BIGINT);
     yield* this.#pages(
@@ -296,9 +287,8 @@ export class PostgresEventStore implements EventStore {
     );
   }
 
-  async *readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
-    this.#assertOpen();
-    const { after, maxCount, eventTypes, streamPrefix } = prepareReadAll(options);
+  protected async *_readAll(prepared: PreparedReadAll): AsyncIterable<RecordedEvent> {
+    const { after, maxCount, eventTypes, streamPrefix } = prepared;
     const key: StatementKey = eventTypes
       ? streamPrefix !== undefined
         ? 'allBoth'
@@ -344,10 +334,7 @@ export class PostgresEventStore implements EventStore {
         limit = Math.min(remaining, this.#pageSize);
         pending = this.#prefetch(key, params(cursor, limit), ctx);
       }
-      for (const row of rows) {
-        this.#assertOpen();
-        yield toRecorded(row);
-      }
+      for (const row of rows) yield toRecorded(row);
     }
   }
 
@@ -361,9 +348,7 @@ export class PostgresEventStore implements EventStore {
     return rows;
   }
 
-  async streamVersion(streamId: string): Promise<number> {
-    this.#assertOpen();
-    const id = validateStreamId(streamId);
+  protected override async _streamVersion(id: string): Promise<number> {
     const rows = await this.#query<{ version: string }>('version', [id], {
       operation: 'streamVersion',
       streamId: id,
@@ -371,10 +356,11 @@ export class PostgresEventStore implements EventStore {
     return rows.length === 0 ? 0 : Number(rows[0]!.version);
   }
 
-  /** Appends already accepted still complete (or fail) before the driver closes. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  /**
+   * Runs once every accepted call has settled. An append that passed its deadline may still sit in the group
+   * committer: it is sent (or fails) before the pool ends, so nothing is written after `close()` resolves.
+   */
+  protected override async _close(): Promise<void> {
     await this.#committer?.drained();
     await this.#driver.close();
   }

@@ -8,13 +8,14 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
+import { prepareAppend } from '../../../src/adapter/index.js';
 import {
   createDynamoDBEventStore,
   type DynamoDBEventStore,
   type DynamoDBEventStoreOptions,
 } from '../../../src/adapters/dynamodb/index.js';
 import { appendClaimItem, eventItem } from '../../../src/adapters/dynamodb/items.js';
-import { prepareAppend, type RecordedEvent } from '../../../src/index.js';
+import type { RecordedEvent } from '../../../src/index.js';
 import { rawClient, tableName } from './support.js';
 
 const raw = rawClient();

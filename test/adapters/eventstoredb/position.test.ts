@@ -5,7 +5,7 @@ import {
   type LogPosition,
   MAX_LOG_POSITION,
   MAX_POSITION,
-} from '../../../src/adapters/eventstoredb/index.js';
+} from '../../../src/adapters/eventstoredb/position.js';
 
 const lex = (a: LogPosition, b: LogPosition) =>
   a.commit !== b.commit

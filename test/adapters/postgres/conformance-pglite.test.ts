@@ -1,5 +1,5 @@
+import { describeEventStoreConformance } from '../../../src/conformance/index.js';
 import { createEventStore } from '../../../src/index.js';
-import { describeEventStoreConformance } from '../../conformance/index.js';
 
 describeEventStoreConformance({
   name: 'postgres (PGlite in memory)',

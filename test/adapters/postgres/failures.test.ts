@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { expect, it } from 'vitest';
-import { createPostgresEventStore, mapError } from '../../../src/adapters/postgres/index.js';
+import { createPostgresEventStore } from '../../../src/adapters/postgres/index.js';
+import { mapError } from '../../../src/adapters/postgres/map-error.js';
 import { createEventStore, type NewEvent } from '../../../src/index.js';
 import { serverUrl, uniqueSchema, useServerStore } from './support.js';
 

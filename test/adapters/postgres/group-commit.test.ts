@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import {
   createPgliteEventStore,
   createPostgresEventStore,
-  ORDINAL_BITS,
   type PostgresEventStore,
 } from '../../../src/adapters/postgres/index.js';
+import { ORDINAL_BITS } from '../../../src/adapters/postgres/positions.js';
 import { createEventStore, type NewEvent, type RecordedEvent } from '../../../src/index.js';
 import { serverUrl, testPool, uniqueSchema, untilReadAllReaches, useServerStore } from './support.js';
 

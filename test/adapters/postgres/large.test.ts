@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ORDINAL_BITS } from '../../../src/adapters/postgres/index.js';
+import { ORDINAL_BITS } from '../../../src/adapters/postgres/positions.js';
 import { createEventStore, type EventStore, type RecordedEvent } from '../../../src/index.js';
 import { serverUrl, uniqueSchema } from './support.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { expect, it } from 'vitest';
-import { ORDINAL_BITS } from '../../../src/adapters/postgres/index.js';
+import { ORDINAL_BITS } from '../../../src/adapters/postgres/positions.js';
 import type { RecordedEvent } from '../../../src/index.js';
 import { useServerStore } from './support.js';
 

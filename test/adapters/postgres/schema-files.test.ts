@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { ORDINAL_BITS } from '../../../src/adapters/postgres/index.js';
 import { loadMigrations, SCHEMA_VERSION } from '../../../src/adapters/postgres/migrations.js';
+import { ORDINAL_BITS } from '../../../src/adapters/postgres/positions.js';
 import { usePglite } from './schema-support.js';
 
 // The migrations ship as .sql files that the build copies beside the compiled loader. These tests read the

@@ -5,9 +5,8 @@ import {
   createPgliteEventStore,
   createPostgresEventStore,
   type PostgresEventStore,
-  SCHEMA_VERSION,
 } from '../../../src/adapters/postgres/index.js';
-import { loadMigrations } from '../../../src/adapters/postgres/migrations.js';
+import { loadMigrations, SCHEMA_VERSION } from '../../../src/adapters/postgres/migrations.js';
 import type { JsonObject, JsonValue, RecordedEvent } from '../../../src/index.js';
 import {
   catalog,

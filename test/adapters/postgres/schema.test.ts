@@ -4,12 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  createPgliteEventStore,
-  createPostgresEventStore,
-  ORDINAL_BITS,
-  SCHEMA_VERSION,
-} from '../../../src/adapters/postgres/index.js';
+import { createPgliteEventStore, createPostgresEventStore } from '../../../src/adapters/postgres/index.js';
+import { ORDINAL_BITS } from '../../../src/adapters/postgres/positions.js';
+import { SCHEMA_VERSION } from '../../../src/adapters/postgres/schema.js';
 import { createEventStore } from '../../../src/index.js';
 import { usePglite } from './schema-support.js';
 import { serverUrl, testPool, uniqueSchema } from './support.js';

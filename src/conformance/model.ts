@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createMemoryEventStore } from '../../src/adapters/memory/index.js';
-import type { AppendResult, EventStore, ExpectedVersion, NewEvent, RecordedEvent } from '../../src/index.js';
+import { createMemoryEventStore } from '../adapters/memory/index.js';
+import type { AppendResult, EventStore, ExpectedVersion, NewEvent, RecordedEvent } from '../index.js';
 import { type ConformanceTarget, collect, uniquePrefix, useStore } from './support.js';
 
 /** A small deterministic PRNG (mulberry32), so a failing sequence can be replayed from its seed. */

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { EventStoreDBClient } from '@eventstore/db-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventStoreDBEventStore } from '../../../src/adapters/eventstoredb/index.js';
+import { collect } from '../../../src/conformance/support.js';
 import { createEventStore, type EventStore, type NewEvent } from '../../../src/index.js';
-import { collect } from '../../conformance/support.js';
 import { type EsdbEmulator, startEsdbEmulator } from '../../support/esdb-emulator/index.js';
 
 /**

@@ -1,6 +1,7 @@
 import { describe } from 'vitest';
 import { appendTests } from './append.js';
 import { badInputTests } from './bad-input.js';
+import { closeTests } from './close.js';
 import { concurrencyTests } from './concurrency.js';
 import { idempotencyTests } from './idempotency.js';
 import { modelTests } from './model.js';
@@ -8,6 +9,7 @@ import { readAllTests } from './read-all.js';
 import { readStreamTests } from './read-stream.js';
 import type { ConformanceTarget } from './support.js';
 
+export { closeTests } from './close.js';
 export type { ConformanceTarget } from './support.js';
 
 /**
@@ -29,5 +31,6 @@ export function describeEventStoreConformance(target: ConformanceTarget): void {
     idempotencyTests(target);
     badInputTests(target);
     modelTests(target);
+    closeTests(target);
   });
 }

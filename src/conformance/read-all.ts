@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RecordedEvent } from '../../src/index.js';
+import type { RecordedEvent } from '../index.js';
 import {
   type ConformanceTarget,
   collect,

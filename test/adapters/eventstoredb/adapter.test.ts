@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createEventStoreDBEventStore,
   EventStoreDBEventStore,
-  mapError,
 } from '../../../src/adapters/eventstoredb/index.js';
+import { mapError } from '../../../src/adapters/eventstoredb/map-error.js';
+import { collect } from '../../../src/conformance/support.js';
 import { createEventStore, type EventStore, type NewEvent } from '../../../src/index.js';
-import { collect } from '../../conformance/support.js';
 import { type EsdbEmulator, startEsdbEmulator } from '../../support/esdb-emulator/index.js';
 
 /** Adapter behaviour behind the contract, against an emulator of its own (so faults stay in this file). */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, type TestContext } from 'vitest';
-import type { EventStore, JsonObject, JsonValue, NewEvent, RecordedEvent } from '../../src/index.js';
+import type { EventStore, JsonObject, JsonValue, NewEvent, RecordedEvent } from '../index.js';
 
 /** What an adapter hands the suite. */
 export interface ConformanceTarget {
@@ -11,6 +11,12 @@ export interface ConformanceTarget {
    * (closing, limits). Stores may share a backend: every test uses its own random stream ids.
    */
   create: () => Promise<EventStore>;
+  /**
+   * True when the stores `create` returns share one backend, so that a store opened later reads what an earlier,
+   * closed one wrote (a database, a table, a server). The tests of what survives `close()` need it and are skipped,
+   * visibly, without it (an in-memory store forgets everything when closed).
+   */
+  sharedBackend?: boolean;
 }
 
 /** A handle a concern file's tests use to reach the store it opened in `beforeAll`. */

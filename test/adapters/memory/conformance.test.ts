@@ -1,5 +1,5 @@
 import { createMemoryEventStore } from '../../../src/adapters/memory/index.js';
-import { describeEventStoreConformance } from '../../conformance/index.js';
+import { describeEventStoreConformance } from '../../../src/conformance/index.js';
 
 describeEventStoreConformance({ name: 'memory', create: async () => createMemoryEventStore() });
 

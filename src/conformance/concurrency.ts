@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryEventStore } from '../../src/adapters/memory/index.js';
+import { createMemoryEventStore } from '../adapters/memory/index.js';
 import {
   type AppendResult,
   type EventStore,
@@ -7,7 +7,7 @@ import {
   isEventStoreError,
   type NewEvent,
   type RecordedEvent,
-} from '../../src/index.js';
+} from '../index.js';
 import {
   type ConformanceTarget,
   collect,

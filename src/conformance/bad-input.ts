@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EventStore } from '../../src/index.js';
+import type { EventStore } from '../index.js';
 import {
   type ConformanceTarget,
   collect,

@@ -1,12 +1,13 @@
 import { afterAll, inject } from 'vitest';
+import { describeEventStoreConformance } from '../../../src/conformance/index.js';
 import { createEventStore } from '../../../src/index.js';
-import { describeEventStoreConformance } from '../../conformance/index.js';
 import { type EsdbEmulator, startEsdbEmulator } from '../../support/esdb-emulator/index.js';
 
 // The rig's emulator: the server's own layout, where each event's commit position is its prepare position.
 describeEventStoreConformance({
   name: 'eventstoredb (emulator)',
   create: () => createEventStore(inject('esdbUrl')),
+  sharedBackend: true,
 });
 
 // The legacy layout of explicit transactions (the events of one append share a commit record after their
@@ -21,6 +22,7 @@ describeEventStoreConformance({
     explicit ??= startEsdbEmulator({ layout: 'explicit-commit' });
     return createEventStore((await explicit).url);
   },
+  sharedBackend: true,
 });
 
 // A real server, when EVENTSTORE_TEST_ESDB_URL names one (see docs/eventstoredb.md).
@@ -29,5 +31,6 @@ if (real) {
   describeEventStoreConformance({
     name: 'eventstoredb (EVENTSTORE_TEST_ESDB_URL)',
     create: () => createEventStore(real),
+    sharedBackend: true,
   });
 }

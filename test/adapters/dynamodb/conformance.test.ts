@@ -1,5 +1,5 @@
+import { describeEventStoreConformance } from '../../../src/conformance/index.js';
 import { createEventStore } from '../../../src/index.js';
-import { describeEventStoreConformance } from '../../conformance/index.js';
 import { dynamodbUrl, tableName } from './support.js';
 
 const table = tableName('conformance');
@@ -7,4 +7,5 @@ const table = tableName('conformance');
 describeEventStoreConformance({
   name: 'dynamodb (DynamoDB Local)',
   create: () => createEventStore(dynamodbUrl(table)),
+  sharedBackend: true,
 });

@@ -1,0 +1,183 @@
+import { InvalidArgumentError, StoreClosedError } from '../contract/errors.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  Capabilities,
+  EventStore,
+  NewEvent,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+} from '../contract/types.js';
+import {
+  type PreparedAppend,
+  type PreparedReadAll,
+  type PreparedReadStream,
+  prepareAppend,
+  prepareReadAll,
+  prepareReadStream,
+  validateStreamId,
+} from '../contract/validate.js';
+import type { CallContext } from './call-context.js';
+import { CallTracker } from './call-tracker.js';
+
+/** The deadline of one call when the adapter sets none: 30 seconds. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** The longest deadline `setTimeout` can hold (about 24.8 days). */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** What every store built on {@link BaseEventStore} accepts. */
+export interface BaseEventStoreOptions {
+  /**
+   * The deadline of each call, in milliseconds: an append, a `streamVersion`, or one pull of a read iterator.
+   * When it passes, the call fails with `TIMEOUT` and its {@link CallContext.signal} aborts. Defaults to
+   * {@link DEFAULT_TIMEOUT_MS}.
+   */
+  timeoutMs?: number;
+}
+
+function checkTimeout(value: unknown): number {
+  if (value === undefined) return DEFAULT_TIMEOUT_MS;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > MAX_TIMEOUT_MS) {
+    throw new InvalidArgumentError(`timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS}`, {
+      argument: 'timeoutMs',
+    });
+  }
+  return value;
+}
+
+/**
+ * The base of every adapter. Its public methods are the {@link EventStore} contract: they check that the store is
+ * open, validate the input against the contract and `this.capabilities`, answer what needs no backend (a read of
+ * `maxCount: 0`), give each call a deadline, count the calls in flight for `close()`, and only then call the
+ * adapter's protected methods, which receive input already validated and normalised:
+ *
+ * | public                 | protected (the adapter implements)       | default                          |
+ * | ---------------------- | ---------------------------------------- | -------------------------------- |
+ * | `append`               | `_append(prepared, call)`                | required                         |
+ * | `readStream`           | `_readStream(prepared, call)`            | required                         |
+ * | `readAll`              | `_readAll(prepared, call)`               | required                         |
+ * | `streamVersion`        | `_streamVersion(streamId, call)`         | the last event of `_readStream`  |
+ * | `close`                | `_close()`                               | nothing to release               |
+ *
+ * Every method added to the base later comes with a default, so an adapter written outside this package keeps
+ * compiling and passing the suite when the base grows; it overrides the default when its backend does better.
+ *
+ * The protected methods may throw contract errors (`WrongExpectedVersionError` …) or the backend's own; they never
+ * need to check for closing, validate, or time out. The `call` they receive carries the deadline and an abort
+ * signal to pass to the driver (see {@link CallContext}).
+ *
+ * @example
+ * class MapEventStore extends BaseEventStore {
+ *   readonly capabilities = { maxEventsPerAppend: Infinity, maxEventBytes: 1 << 20, maxAppendBytes: Infinity,
+ *     idempotencyWindow: 'stream' } as const;
+ *   protected async _append(p: PreparedAppend): Promise<AppendResult> { … }
+ *   protected async *_readStream(p: PreparedReadStream): AsyncIterable<RecordedEvent> { … }
+ *   protected async *_readAll(p: PreparedReadAll): AsyncIterable<RecordedEvent> { … }
+ * }
+ */
+export abstract class BaseEventStore implements EventStore {
+  /** What the adapter declares; the base validates appends against it. */
+  abstract readonly capabilities: Capabilities;
+  readonly #calls: CallTracker;
+
+  constructor(options: BaseEventStoreOptions = {}) {
+    this.#calls = new CallTracker(checkTimeout(options.timeoutMs));
+  }
+
+  /** The deadline of each call, in milliseconds (see {@link BaseEventStoreOptions.timeoutMs}). */
+  get timeoutMs(): number {
+    return this.#calls.timeoutMs;
+  }
+
+  /** True once `close()` began: a long-running loop in an adapter (polling, retrying) should stop. */
+  protected get closing(): boolean {
+    return this.#calls.closing;
+  }
+
+  append(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult> {
+    if (this.#calls.closing) return Promise.reject(new StoreClosedError());
+    let prepared: PreparedAppend;
+    try {
+      prepared = prepareAppend(streamId, events, options, this.capabilities);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#calls.run('append', prepared.streamId, (call) => this._append(prepared, call));
+  }
+
+  readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
+    return this.#calls.iterate('readStream', typeof streamId === 'string' ? streamId : undefined, (call) => {
+      const prepared = prepareReadStream(streamId, options);
+      return prepared.maxCount === 0 ? undefined : this._readStream(prepared, call);
+    });
+  }
+
+  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
+    return this.#calls.iterate('readAll', undefined, (call) => {
+      const prepared = prepareReadAll(options);
+      return prepared.maxCount === 0 ? undefined : this._readAll(prepared, call);
+    });
+  }
+
+  streamVersion(streamId: string): Promise<number> {
+    if (this.#calls.closing) return Promise.reject(new StoreClosedError());
+    let id: string;
+    try {
+      id = validateStreamId(streamId);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#calls.run('streamVersion', id, (call) => this._streamVersion(id, call));
+  }
+
+  /**
+   * Closes the store as {@link EventStore.close} documents: new calls are STORE_CLOSED at once, accepted calls
+   * finish (each within its deadline), idle read iterators are ended, and then `_close()` releases what the
+   * adapter owns. Concurrent and repeated calls share one promise.
+   */
+  close(): Promise<void> {
+    return this.#calls.close(() => this._close());
+  }
+
+  /**
+   * Appends a validated batch, atomically, applying the contract's concurrency and idempotency rules (see
+   * `decideAppend` for a store that can read a stream's state in the same atomic step as its write). The batch is
+   * within `capabilities`; `expectedVersion` is normalised (`'no_stream'` is 0); each event has a lower-case id
+   * and its JSON serialised once.
+   */
+  protected abstract _append(prepared: PreparedAppend, call: CallContext): Promise<AppendResult>;
+
+  /** The events of one stream, per the validated options. Never called with `maxCount: 0`. */
+  protected abstract _readStream(
+    prepared: PreparedReadStream,
+    call: CallContext,
+  ): AsyncIterable<RecordedEvent>;
+
+  /** Every stream's events in global order, per the validated options. Never called with `maxCount: 0`. */
+  protected abstract _readAll(prepared: PreparedReadAll, call: CallContext): AsyncIterable<RecordedEvent>;
+
+  /**
+   * The stream's current version, 0 when it has no events. The default reads the stream's last event through
+   * `_readStream`; override it when the backend keeps the version at hand.
+   */
+  protected async _streamVersion(streamId: string, call: CallContext): Promise<number> {
+    const last = this._readStream(
+      { streamId, direction: 'backwards', fromVersion: undefined, maxCount: 1 },
+      call,
+    )[Symbol.asyncIterator]();
+    try {
+      const first = await last.next();
+      return first.done ? 0 : first.value.version;
+    } finally {
+      await last.return?.();
+    }
+  }
+
+  /**
+   * Releases what the store owns (a pool or client it built), once every accepted call has settled. The default
+   * has nothing to release. A client the caller passed in stays open.
+   */
+  protected async _close(): Promise<void> {}
+}
