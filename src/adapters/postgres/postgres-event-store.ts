@@ -20,8 +20,9 @@ import {
   validateStreamId,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
+import type { GroupCommitter } from '../../internal/group-commit.js';
 import type { SqlDriver } from './driver.js';
-import { type AppendRow, GroupCommitter } from './group-commit.js';
+import { type AppendRow, postgresGroupCommitter } from './group-commit.js';
 import { type ErrorContext, mapError } from './map-error.js';
 import { ORDINAL_BITS } from './positions.js';
 import { quoteIdent } from './schema.js';
@@ -114,7 +115,7 @@ export class PostgresEventStore implements EventStore {
   readonly #pageSize: number;
   readonly #sql: Readonly<Record<StatementKey, string>>;
   readonly #names: string;
-  readonly #committer: GroupCommitter | undefined;
+  readonly #committer: GroupCommitter<PreparedAppend, AppendRow> | undefined;
   #closed = false;
 
   /**
@@ -149,7 +150,7 @@ export class PostgresEventStore implements EventStore {
     this.#committer =
       maxInFlight === undefined
         ? undefined
-        : new GroupCommitter(
+        : postgresGroupCommitter(
             {
               one: (a) => this.#appendOne(a),
               many: (a) => this.#appendMany(a),
@@ -173,7 +174,7 @@ export class PostgresEventStore implements EventStore {
 
   /** Transactions the group committer has sent (appends alone included), for tests and the benchmark. */
   get commitTransactions(): number {
-    return this.#committer?.transactions ?? 0;
+    return this.#committer?.commits ?? 0;
   }
 
   #assertOpen(): void {
