@@ -17,17 +17,20 @@ import {
 } from '../../contract/index.js';
 import { assertKnownOptions } from '../../url-options.js';
 import { appendEvents } from './append.js';
-import { GroupCommitter } from './committer.js';
+import { DynamoDBCommitter } from './committer.js';
 import { StoreContext } from './context.js';
 import {
   DEFAULT_LOG_BUCKET_SIZE,
+  decodeEvent,
+  decodeStreamId,
+  decodeType,
+  decodeVersion,
+  EVENT_ATTR,
   MAX_APPEND_BYTES,
   MAX_EVENT_BYTES,
   MAX_EVENTS_PER_APPEND,
   pad,
   STREAM_PREFIX,
-  streamIdOf,
-  toRecorded,
   VERSION_PREFIX,
 } from './items.js';
 import { PositionAllocator } from './positions.js';
@@ -92,7 +95,7 @@ export class DynamoDBEventStore implements EventStore {
   readonly capabilities: Capabilities;
   readonly #ctx: StoreContext;
   readonly #allocator: PositionAllocator;
-  readonly #committer: GroupCommitter;
+  readonly #committer: DynamoDBCommitter;
   readonly #ownsClient: boolean;
   readonly #autoCreate: boolean;
   readonly #holeTimeoutMs: number;
@@ -134,7 +137,7 @@ export class DynamoDBEventStore implements EventStore {
     }
     this.#allocator = new PositionAllocator(this.#ctx);
     this.#heads = new StreamHeads(10_000, this.#window);
-    this.#committer = new GroupCommitter(
+    this.#committer = new DynamoDBCommitter(
       this.#ctx,
       this.#allocator,
       this.#heads,
@@ -148,22 +151,12 @@ export class DynamoDBEventStore implements EventStore {
     });
   }
 
-  /**
-   * @internal Counters for tests and the benchmark: transient retries, counter `ADD`s, transactions sent, position
-   * blocks taken ahead of a group, and those given up unused (with the positions they held).
-   */
-  get stats(): {
-    retries: number;
-    counterRequests: number;
-    commits: number;
-    blocksAhead: number;
-    blocksGivenUp: number;
-    positionsUnused: number;
-  } {
+  /** @internal Counters for tests and the benchmark: transient retries, counter `ADD`s and transactions sent. */
+  get stats(): { retries: number; counterRequests: number; commits: number } {
     return {
       retries: this.#ctx.retries,
       counterRequests: this.#allocator.requests,
-      ...this.#committer.stats,
+      commits: this.#committer.commits,
     };
   }
 
@@ -232,7 +225,7 @@ export class DynamoDBEventStore implements EventStore {
       );
       for (const item of out.Items ?? []) {
         this.#assertOpen();
-        yield toRecorded(item);
+        yield decodeEvent(item);
         if (++yielded >= maxCount) return;
       }
       startKey = out.LastEvaluatedKey;
@@ -256,9 +249,9 @@ export class DynamoDBEventStore implements EventStore {
     });
     for await (const item of log) {
       this.#assertOpen();
-      if (types && !types.has(item.t!.S!)) continue;
-      if (streamPrefix !== undefined && !streamIdOf(item).startsWith(streamPrefix)) continue;
-      yield toRecorded(item);
+      if (types && !types.has(decodeType(item))) continue;
+      if (streamPrefix !== undefined && !decodeStreamId(item).startsWith(streamPrefix)) continue;
+      yield decodeEvent(item);
       if (++yielded >= maxCount) return;
     }
   }
@@ -276,7 +269,8 @@ export class DynamoDBEventStore implements EventStore {
             TableName: ctx.tableName,
             KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
             ExpressionAttributeValues: { ':pk': { S: STREAM_PREFIX + id }, ':v': { S: VERSION_PREFIX } },
-            ProjectionExpression: 'v',
+            ProjectionExpression: '#version',
+            ExpressionAttributeNames: { '#version': EVENT_ATTR.version },
             ScanIndexForward: false,
             Limit: 1,
             ConsistentRead: true,
@@ -285,17 +279,14 @@ export class DynamoDBEventStore implements EventStore {
       true,
       id,
     );
-    const v = out.Items?.[0]?.v?.N;
-    return v === undefined ? 0 : Number(v);
+    const last = out.Items?.[0];
+    return last === undefined ? 0 : decodeVersion(last);
   }
 
-  /**
-   * Stops taking calls, lets the appends already handed in finish, gives up positions taken ahead (so that no
-   * reader waits on them), then destroys the client if the store built it.
-   */
+  /** Stops taking calls, lets the appends already handed in finish, then destroys the client if the store built it. */
   close(): Promise<void> {
     this.#closed = true;
-    this.#closing ??= this.#committer.close().finally(() => {
+    this.#closing ??= this.#committer.drained().finally(() => {
       if (this.#ownsClient) this.#ctx.client.destroy();
     });
     return this.#closing;
