@@ -3,10 +3,12 @@
  * one process and with several processes appending to the same table at once (child processes, the case where
  * writers of different processes race for the same positions). A benchmark, not a test: it asserts nothing.
  *
- * - `claims`: the design with an unconditional counter ADD, claims, fillers, holes and positions taken ahead,
- *   taken from git (BENCH_BASELINE_REF, default cf51037, the last commit with it) into .cache/;
- * - `claims-no-ahead`: the same with positions taken ahead switched off (its `#takeAhead` returns at once);
- * - `head`: this tree's design, the log head updated in each commit's transaction under a condition on its old value;
+ * - `claims`: an unconditional counter ADD, claims, fillers, holes, and the next group's positions taken during each
+ *   transaction: from git (BENCH_BASELINE_REF, default cf51037) into .cache/;
+ * - `claims-no-ahead`: the same with positions taken ahead switched off (its `#takeAhead` returns at once), which is
+ *   the design this tree keeps;
+ * - `head`: a log head updated in each commit's transaction under a condition on its old value, no claims or holes:
+ *   from git (BENCH_HEAD_REF, default fd2c567, branch dynamo-log-head);
  * - `floor`: the naive unconditional BatchWriteItem (bench/dynamodb/floor.ts).
  *
  * Each append carries BENCH_EVENTS events (default "1,98": both workloads) with an exact expected version, to 200
@@ -97,10 +99,7 @@ async function child(args: string[]): Promise<void> {
       for (let i = 0; i < size; i += 25) await floor(k++ % STREAMS, Math.min(25, size - i));
     };
   } else {
-    const path =
-      design === 'head'
-        ? join(root, 'src/adapters/dynamodb/index.ts')
-        : join(root, '.cache/bench-order', design, 'src/adapters/dynamodb/index.ts');
+    const path = join(root, '.cache/bench-order', design, 'src/adapters/dynamodb/index.ts');
     const mod = (await import(path)) as typeof import('../../src/adapters/dynamodb/index.js');
     const store = mod.createDynamoDBEventStore({ client, tableName: table, autoCreate: false });
     append = async (stream, version) => {
@@ -146,9 +145,10 @@ async function child(args: string[]): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // Parent.
 
-/** The baseline design's source, from git, once; `claims-no-ahead` is the same with positions ahead switched off. */
-function extractBaseline(ref: string): void {
-  for (const design of ['claims', 'claims-no-ahead']) {
+/** Each design's source, from git, once; `claims-no-ahead` is `claims` with positions ahead switched off. */
+function extractDesigns(baseline: string, headRef: string): void {
+  for (const design of ['claims', 'claims-no-ahead', 'head']) {
+    const ref = design === 'head' ? headRef : baseline;
     const dir = join(root, '.cache/bench-order', design);
     const marker = join(dir, 'REF');
     if (existsSync(marker) && readFileSync(marker, 'utf8') === ref) continue;
@@ -228,7 +228,7 @@ async function parent(): Promise<void> {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   const sizes = (process.env.BENCH_EVENTS ?? '1,98').split(',').map(Number);
   const processCounts = (process.env.BENCH_PROCESSES ?? '1,4').split(',').map(Number);
-  extractBaseline(process.env.BENCH_BASELINE_REF ?? 'cf51037');
+  extractDesigns(process.env.BENCH_BASELINE_REF ?? 'cf51037', process.env.BENCH_HEAD_REF ?? 'fd2c567');
   const { startDynamoDBLocal } = await import('../../test/support/dynamodb-local.js');
   const { tableDefinition } = await import('../../src/adapters/dynamodb/table.js');
   const backend = await startDynamoDBLocal();
@@ -295,6 +295,7 @@ async function parent(): Promise<void> {
     roundMs,
     rounds,
     baseline: process.env.BENCH_BASELINE_REF ?? 'cf51037',
+    head: process.env.BENCH_HEAD_REF ?? 'fd2c567',
     results: summary,
   };
   writeFileSync(join(root, 'bench/results/dynamodb-order.json'), `${JSON.stringify(out, null, 2)}\n`);
