@@ -82,7 +82,7 @@ export class DynamoDBCommitter {
   async #commit(members: readonly Planned[]): Promise<CommitOutcome[]> {
     const outcomes: AttemptOutcome[] = members.map(() => 'again');
     for (;;) {
-      const pending = members.flatMap((m, i) => (outcomes[i] === 'again' ? [i] : []));
+      const pending = members.flatMap((_, i) => (outcomes[i] === 'again' ? [i] : []));
       if (pending.length === 0) return outcomes as CommitOutcome[];
       const group = pending.map((i) => members[i]!);
       const range = await this.#allocator.allocate(group.reduce((n, m) => n + m.append.events.length, 0));
