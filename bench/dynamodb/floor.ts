@@ -4,26 +4,30 @@ import type { PreparedEvent } from '../../src/contract/index.js';
 
 /**
  * The floor both DynamoDB benchmarks compare with: the seed's naive design, one unconditional BatchWriteItem per
- * append into `naive-<stream>`, no version check, a timestamp for "order". Returns the append function.
+ * append (one item per event, up to 25) into `naive-<stream>`, no version check, a timestamp for "order". Returns the append function.
  */
 export function naiveFloor(
   client: DynamoDBClient,
   table: string,
   prepared: PreparedEvent,
-): (stream: number) => Promise<void> {
+): (stream: number, events?: number) => Promise<void> {
   let version = 0;
-  return async (stream) => {
-    version++;
-    const item = eventItem(
-      `naive-${stream}`,
-      version,
-      BigInt(Date.now()) * 1000n,
-      Date.now(),
-      prepared,
-      1_000_000n,
-    );
+  return async (stream, events = 1) => {
+    const items = Array.from({ length: events }, () => {
+      version++;
+      return eventItem(
+        `naive-${stream}`,
+        version,
+        BigInt(Date.now()) * 1000n,
+        Date.now(),
+        prepared,
+        1_000_000n,
+      );
+    });
     await client.send(
-      new BatchWriteItemCommand({ RequestItems: { [table]: [{ PutRequest: { Item: item } }] } }),
+      new BatchWriteItemCommand({
+        RequestItems: { [table]: items.map((Item) => ({ PutRequest: { Item } })) },
+      }),
     );
   };
 }

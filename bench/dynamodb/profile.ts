@@ -132,8 +132,6 @@ async function main() {
       const cpu = process.cpuUsage(cpu0);
       const s1 = serverCpuMs();
       const commits = store.stats.commits - stats0.commits;
-      const ahead = store.stats.blocksAhead - stats0.blocksAhead;
-      const unused = store.stats.positionsUnused - stats0.positionsUnused;
       const ops = Object.entries(timing.byOp)
         .map(([op, o]) => `${op} ${(o.n / done).toFixed(2)}/append ${(o.ms / o.n).toFixed(2)} ms`)
         .join(', ');
@@ -141,9 +139,6 @@ async function main() {
         `${name.padEnd(6)} ${((done * 1000) / ms).toFixed(0).padStart(5)}/s` +
           `  group ${commits ? (done / commits).toFixed(2) : '-'}` +
           `  in flight ${timing.meanInFlight(ms).toFixed(2)}` +
-          (commits
-            ? `  blocks ahead ${(ahead / commits).toFixed(2)}/commit, ${unused} positions given up`
-            : '') +
           `  cpu client ${((cpu.user + cpu.system) / 1000 / done).toFixed(2)} + server ${((s1 - s0) / done).toFixed(2)} ms` +
           `  ${ops}`,
       );

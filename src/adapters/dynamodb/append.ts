@@ -6,7 +6,7 @@ import {
   type PreparedAppend,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
-import type { GroupCommitter } from './committer.js';
+import type { DynamoDBCommitter } from './committer.js';
 import type { StoreContext } from './context.js';
 import { backoffMs, sleep } from './retry.js';
 import type { StreamHeads } from './stream-heads.js';
@@ -14,7 +14,7 @@ import { lookupHead, lookupState, readState, type StreamState } from './stream-s
 
 export interface AppendDeps {
   ctx: StoreContext;
-  committer: GroupCommitter;
+  committer: DynamoDBCommitter;
   heads: StreamHeads;
   /** The most recent events per stream an 'any'/'stream_exists' retry is recognised among (at least the batch). */
   idempotencyWindow: number;
@@ -25,7 +25,7 @@ const MAX_ROUNDS = 500;
 const ROUND_BACKOFF = { maxAttempts: MAX_ROUNDS, baseDelayMs: 2, maxDelayMs: 64 };
 
 /**
- * Appends per the contract. The events go in one TransactWriteItems (see GroupCommitter), each put under
+ * Appends per the contract. The events go in one TransactWriteItems (see DynamoDBCommitter), each put under
  * `attribute_not_exists`, with a check of the base event unless this store has seen it before the positions. When a condition cancels
  * the commit, the stream is read and `decideAppend` says whether this was a retry (return the stored result), a
  * conflict (WRONG_EXPECTED_VERSION) or a race to try again at the new version.

@@ -6,10 +6,23 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { PreparedAppend } from '../../contract/index.js';
 import type { StoreContext } from './context.js';
-import { appendClaimItem, type EventRef, eventItem, parseRef, streamKey } from './items.js';
+import {
+  appendClaimItem,
+  decodeClaim,
+  decodeRef,
+  EVENT_ATTR,
+  type EventRef,
+  eventItem,
+  type Item,
+  streamKey,
+} from './items.js';
 import { mapError } from './map-error.js';
 import { fillOwnRange, type PositionRange } from './positions.js';
 import type { StreamHeads } from './stream-heads.js';
+
+function claimOf(item: Item | undefined) {
+  return item === undefined ? undefined : decodeClaim(item);
+}
 
 /** What became of one append in a commit. */
 export type CommitOutcome =
@@ -27,35 +40,33 @@ export interface Planned {
   base: number;
   /** Whether the transaction must check that the base event exists before the range. */
   checkBase: boolean;
-  resolve: (outcome: CommitOutcome) => void;
-  reject: (err: unknown) => void;
 }
+
+/** An append's outcome, or 'again': nothing of it was written, commit it again with new positions. */
+export type AttemptOutcome = CommitOutcome | 'again';
 
 /** Thrown by a commit to have its members committed one by one. */
 export class SplitGroup extends Error {}
 
 /**
- * Sends one TransactWriteItems for `members` at positions `range.first ..` (the range may be longer than their
- * events: the claim covers it all and says how much is used, and the last event tells readers where to go on).
- * Settles the members it can and returns those to commit again, with new positions. Throws SplitGroup when
- * DynamoDB refused the group as a whole; any other throw is for every member.
+ * Sends one TransactWriteItems for `members` at positions `range.first ..`, with one claim for the whole range.
+ * Returns one outcome per member: settled, or 'again' for those to commit again with new positions. Throws
+ * SplitGroup when DynamoDB refused the group as a whole; any other throw is for every member.
  */
 export async function sendCommit(
   ctx: StoreContext,
   heads: StreamHeads,
   members: readonly Planned[],
   range: PositionRange,
-): Promise<Planned[]> {
-  const total = members.reduce((sum, m) => sum + m.append.events.length, 0);
+): Promise<AttemptOutcome[]> {
   const size = Number(range.last - range.first + 1n);
-  const skipTo = total < size ? range.last + 1n : undefined;
   const commitId = randomUUID();
   const now = Date.now();
   const items: TransactWriteItem[] = [];
   /** Per member: its range and the index of its check (or -1) and of its first put. */
   const layout: Array<{ range: PositionRange; checkAt: number; firstPutAt: number }> = [];
   let next = range.first;
-  for (const [k, m] of members.entries()) {
+  for (const m of members) {
     const { streamId, events } = m.append;
     const own = { first: next, last: next + BigInt(events.length) - 1n };
     next = own.last + 1n;
@@ -68,28 +79,19 @@ export async function sendCommit(
         ConditionCheck: {
           TableName: ctx.tableName,
           Key: streamKey(streamId, m.base),
-          ConditionExpression: 'attribute_exists(pk) AND p < :first',
+          ConditionExpression: 'attribute_exists(pk) AND #position < :first',
+          ExpressionAttributeNames: { '#position': EVENT_ATTR.position },
           ExpressionAttributeValues: { ':first': { N: own.first.toString() } },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       });
     }
     layout.push({ range: own, checkAt, firstPutAt: items.length });
-    const lastMember = k === members.length - 1;
     events.forEach((e, i) => {
-      const last = lastMember && i === events.length - 1;
       items.push({
         Put: {
           TableName: ctx.tableName,
-          Item: eventItem(
-            streamId,
-            m.base + 1 + i,
-            own.first + BigInt(i),
-            now,
-            e,
-            ctx.bucketSize,
-            last ? skipTo : undefined,
-          ),
+          Item: eventItem(streamId, m.base + 1 + i, own.first + BigInt(i), now, e, ctx.bucketSize),
           ConditionExpression: 'attribute_not_exists(pk)',
           ReturnValuesOnConditionCheckFailure: i === 0 ? 'ALL_OLD' : 'NONE',
         },
@@ -110,7 +112,6 @@ export async function sendCommit(
         now,
         ctx.bucketSize,
         commitId,
-        total,
       ),
       ConditionExpression: 'attribute_not_exists(pk)',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -122,8 +123,7 @@ export async function sendCommit(
     await ctx.retrying(() =>
       ctx.client.send(new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: commitId })),
     );
-    for (const [i, m] of members.entries()) m.resolve({ kind: 'committed', range: layout[i]!.range });
-    return [];
+    return layout.map((l): AttemptOutcome => ({ kind: 'committed', range: l.range }));
   } catch (err) {
     const cancelled = (err as { name?: string }).name === 'TransactionCanceledException';
     reasons = cancelled ? ((err as TransactionCanceledException).CancellationReasons ?? []) : [];
@@ -137,36 +137,33 @@ export async function sendCommit(
     }
   }
   const failed = (i: number) => i >= 0 && reasons[i]?.Code === 'ConditionalCheckFailed';
-  if (failed(claimAt) && reasons[claimAt]!.Item?.g?.S === commitId) {
+  if (failed(claimAt) && claimOf(reasons[claimAt]!.Item)?.commitId === commitId) {
     // An earlier try of this very transaction committed and its answer was lost.
-    for (const [i, m] of members.entries()) m.resolve({ kind: 'committed', range: layout[i]!.range });
-    return [];
+    return layout.map((l): AttemptOutcome => ({ kind: 'committed', range: l.range }));
   }
   // Nothing of this attempt was written: give its positions up, settle the members that failed, and commit
   // the others again (a filler at the claim's key, from a reader that gave up waiting, fails them all).
   await fillOwnRange(ctx, range);
-  const again: Planned[] = [];
-  members.forEach((m, i) => {
+  return members.map((m, i): AttemptOutcome => {
     const { checkAt, firstPutAt } = layout[i]!;
     if (failed(firstPutAt)) {
       const old = reasons[firstPutAt]!.Item;
-      if (m.append.events.length === 1 && old?.id?.S === m.append.events[0]!.id) {
-        m.resolve({ kind: 'duplicate-of-one', ref: parseRef(old) });
-      } else {
-        m.resolve({ kind: 'moved' });
+      const ref = old === undefined ? undefined : decodeRef(old);
+      if (m.append.events.length === 1 && ref?.id === m.append.events[0]!.id) {
+        return { kind: 'duplicate-of-one', ref };
       }
+      return { kind: 'moved' };
     } else if (failed(checkAt)) {
       const old = reasons[checkAt]!.Item;
-      const reorder = old?.p?.N !== undefined && BigInt(old.p.N) >= layout[i]!.range.first;
+      const ref = old === undefined ? undefined : decodeRef(old);
+      const reorder = ref !== undefined && ref.position >= layout[i]!.range.first;
       if (reorder) {
         // Remember where the base event lies, so that the next group does not use positions below it.
-        const ref = parseRef(old);
         heads.record(m.append.streamId, ref.version, ref.position, [ref.id]);
       }
-      m.resolve(reorder ? { kind: 'reorder' } : { kind: 'moved' });
+      return reorder ? { kind: 'reorder' } : { kind: 'moved' };
     } else {
-      again.push(m);
+      return 'again';
     }
   });
-  return again;
 }

@@ -15,17 +15,20 @@ import {
 } from '../../contract/index.js';
 import { assertKnownOptions } from '../../url-options.js';
 import { appendEvents } from './append.js';
-import { GroupCommitter } from './committer.js';
+import { DynamoDBCommitter } from './committer.js';
 import { StoreContext } from './context.js';
 import {
   DEFAULT_LOG_BUCKET_SIZE,
+  decodeEvent,
+  decodeStreamId,
+  decodeType,
+  decodeVersion,
+  EVENT_ATTR,
   MAX_APPEND_BYTES,
   MAX_EVENT_BYTES,
   MAX_EVENTS_PER_APPEND,
   pad,
   STREAM_PREFIX,
-  streamIdOf,
-  toRecorded,
   VERSION_PREFIX,
 } from './items.js';
 import { PositionAllocator } from './positions.js';
@@ -91,7 +94,7 @@ export class DynamoDBEventStore extends BaseEventStore {
   readonly capabilities: Capabilities;
   readonly #ctx: StoreContext;
   readonly #allocator: PositionAllocator;
-  readonly #committer: GroupCommitter;
+  readonly #committer: DynamoDBCommitter;
   readonly #ownsClient: boolean;
   readonly #autoCreate: boolean;
   readonly #holeTimeoutMs: number;
@@ -132,7 +135,7 @@ export class DynamoDBEventStore extends BaseEventStore {
     }
     this.#allocator = new PositionAllocator(this.#ctx);
     this.#heads = new StreamHeads(10_000, this.#window);
-    this.#committer = new GroupCommitter(
+    this.#committer = new DynamoDBCommitter(
       this.#ctx,
       this.#allocator,
       this.#heads,
@@ -146,22 +149,12 @@ export class DynamoDBEventStore extends BaseEventStore {
     });
   }
 
-  /**
-   * @internal Counters for tests and the benchmark: transient retries, counter `ADD`s, transactions sent, position
-   * blocks taken ahead of a group, and those given up unused (with the positions they held).
-   */
-  get stats(): {
-    retries: number;
-    counterRequests: number;
-    commits: number;
-    blocksAhead: number;
-    blocksGivenUp: number;
-    positionsUnused: number;
-  } {
+  /** @internal Counters for tests and the benchmark: transient retries, counter `ADD`s and transactions sent. */
+  get stats(): { retries: number; counterRequests: number; commits: number } {
     return {
       retries: this.#ctx.retries,
       counterRequests: this.#allocator.requests,
-      ...this.#committer.stats,
+      commits: this.#committer.commits,
     };
   }
 
@@ -220,7 +213,7 @@ export class DynamoDBEventStore extends BaseEventStore {
         streamId,
       );
       for (const item of out.Items ?? []) {
-        yield toRecorded(item);
+        yield decodeEvent(item);
         if (++yielded >= maxCount) return;
       }
       startKey = out.LastEvaluatedKey;
@@ -241,9 +234,9 @@ export class DynamoDBEventStore extends BaseEventStore {
       holes: this.#holes,
     });
     for await (const item of log) {
-      if (types && !types.has(item.t!.S!)) continue;
-      if (streamPrefix !== undefined && !streamIdOf(item).startsWith(streamPrefix)) continue;
-      yield toRecorded(item);
+      if (types && !types.has(decodeType(item))) continue;
+      if (streamPrefix !== undefined && !decodeStreamId(item).startsWith(streamPrefix)) continue;
+      yield decodeEvent(item);
       if (++yielded >= maxCount) return;
     }
   }
@@ -259,7 +252,8 @@ export class DynamoDBEventStore extends BaseEventStore {
             TableName: ctx.tableName,
             KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
             ExpressionAttributeValues: { ':pk': { S: STREAM_PREFIX + id }, ':v': { S: VERSION_PREFIX } },
-            ProjectionExpression: 'v',
+            ProjectionExpression: '#version',
+            ExpressionAttributeNames: { '#version': EVENT_ATTR.version },
             ScanIndexForward: false,
             Limit: 1,
             ConsistentRead: true,
@@ -269,17 +263,14 @@ export class DynamoDBEventStore extends BaseEventStore {
       true,
       id,
     );
-    const v = out.Items?.[0]?.v?.N;
-    return v === undefined ? 0 : Number(v);
+    const last = out.Items?.[0];
+    return last === undefined ? 0 : decodeVersion(last);
   }
 
-  /**
-   * Runs once every accepted call has settled: gives up positions taken ahead (so that no reader waits on them),
-   * then destroys the client if the store built it.
-   */
+  /** Runs once every accepted call has settled: lets the committer finish, then destroys the client if the store built it. */
   protected override async _close(): Promise<void> {
     try {
-      await this.#committer.close();
+      await this.#committer.drained();
     } finally {
       if (this.#ownsClient) this.#ctx.client.destroy();
     }

@@ -24,6 +24,36 @@ export const POS_PREFIX = 'POS#';
 export const LOG_INDEX = 'log';
 export const COUNTER_KEY: Item = { pk: { S: 'COUNTER' }, sk: { S: 'POSITION' } };
 
+/**
+ * Stored attribute names, short because DynamoDB bills every item for them. Code names attributes through these
+ * maps and reads items only through the decoders below.
+ */
+export const EVENT_ATTR = {
+  eventId: 'id',
+  type: 't',
+  dataJson: 'd',
+  metadataJson: 'm',
+  version: 'v',
+  position: 'p',
+  createdAt: 'ts',
+  logBucket: 'lb',
+  /** On a commit's last event when its range has unused positions: the first position after them. */
+  skipTo: 'x',
+} as const;
+
+export const CLAIM_ATTR = {
+  kind: 'k',
+  count: 'n',
+  used: 'u',
+  commitId: 'g',
+  streamId: 's',
+  firstVersion: 'v',
+  firstEventId: 'id',
+  createdAt: 'ts',
+} as const;
+
+export const COUNTER_ATTR = { highest: 'h' } as const;
+
 /** Positions per log bucket (the partition key of the `log` index and of claims). Fixed for a table's life. */
 export const DEFAULT_LOG_BUCKET_SIZE = 1_000_000n;
 
@@ -82,16 +112,16 @@ export function eventItem(
 ): Item {
   const item: Item = {
     ...streamKey(streamId, version),
-    id: { S: e.id },
-    t: { S: e.type },
-    d: { S: e.dataJson },
-    m: { S: e.metadataJson },
-    v: { N: String(version) },
-    p: { N: position.toString() },
-    ts: { N: String(createdAt) },
-    lb: { S: LOG_PREFIX + bucketOf(position, bucketSize).toString() },
+    [EVENT_ATTR.eventId]: { S: e.id },
+    [EVENT_ATTR.type]: { S: e.type },
+    [EVENT_ATTR.dataJson]: { S: e.dataJson },
+    [EVENT_ATTR.metadataJson]: { S: e.metadataJson },
+    [EVENT_ATTR.version]: { N: String(version) },
+    [EVENT_ATTR.position]: { N: position.toString() },
+    [EVENT_ATTR.createdAt]: { N: String(createdAt) },
+    [EVENT_ATTR.logBucket]: { S: LOG_PREFIX + bucketOf(position, bucketSize).toString() },
   };
-  if (skipTo !== undefined) item.x = { N: skipTo.toString() };
+  if (skipTo !== undefined) item[EVENT_ATTR.skipTo] = { N: skipTo.toString() };
   return item;
 }
 
@@ -114,14 +144,14 @@ export function appendClaimItem(
 ): Item {
   return {
     ...claimKey(first, bucketSize),
-    k: { S: 'E' },
-    n: { N: String(count) },
-    ...(used === count ? {} : { u: { N: String(used) } }),
-    s: { S: streamId },
-    v: { N: String(firstVersion) },
-    id: { S: firstEventId },
-    ts: { N: String(createdAt) },
-    ...(commitId === '' ? {} : { g: { S: commitId } }),
+    [CLAIM_ATTR.kind]: { S: 'E' },
+    [CLAIM_ATTR.count]: { N: String(count) },
+    ...(used === count ? {} : { [CLAIM_ATTR.used]: { N: String(used) } }),
+    [CLAIM_ATTR.streamId]: { S: streamId },
+    [CLAIM_ATTR.firstVersion]: { N: String(firstVersion) },
+    [CLAIM_ATTR.firstEventId]: { S: firstEventId },
+    [CLAIM_ATTR.createdAt]: { N: String(createdAt) },
+    ...(commitId === '' ? {} : { [CLAIM_ATTR.commitId]: { S: commitId } }),
   };
 }
 
@@ -129,9 +159,9 @@ export function appendClaimItem(
 export function fillerItem(first: bigint, count: number, bucketSize: bigint): Item {
   return {
     ...claimKey(first, bucketSize),
-    k: { S: 'F' },
-    n: { N: String(count) },
-    ts: { N: String(Date.now()) },
+    [CLAIM_ATTR.kind]: { S: 'F' },
+    [CLAIM_ATTR.count]: { N: String(count) },
+    [CLAIM_ATTR.createdAt]: { N: String(Date.now()) },
   };
 }
 
@@ -142,20 +172,32 @@ export interface Claim {
   count: number;
   /** Positions holding events, from `first` on (0 for a filler). */
   used: number;
-  streamId: string | undefined;
-  firstEventId: string | undefined;
+  /** The commit that wrote an `E` claim (absent on claims written without one). */
+  commitId: string | undefined;
 }
 
-export function parseClaim(item: Item): Claim {
-  const kind = item.k?.S === 'E' ? 'E' : 'F';
-  const count = Number(item.n!.N);
+function text(item: Item, name: string): string {
+  const value = item[name]?.S;
+  if (value === undefined) throw new TypeError(`A stored item lacks its '${name}' attribute`);
+  return value;
+}
+
+function numeric(item: Item, name: string): string {
+  const value = item[name]?.N;
+  if (value === undefined) throw new TypeError(`A stored item lacks its '${name}' attribute`);
+  return value;
+}
+
+export function decodeClaim(item: Item): Claim {
+  const kind = item[CLAIM_ATTR.kind]?.S === 'E' ? 'E' : 'F';
+  const count = Number(numeric(item, CLAIM_ATTR.count));
+  const used = item[CLAIM_ATTR.used]?.N;
   return {
     kind,
-    first: BigInt(item.sk!.S!.slice(POS_PREFIX.length)),
+    first: BigInt(text(item, 'sk').slice(POS_PREFIX.length)),
     count,
-    used: kind === 'F' ? 0 : item.u?.N === undefined ? count : Number(item.u.N),
-    streamId: item.s?.S,
-    firstEventId: item.id?.S,
+    used: kind === 'F' ? 0 : used === undefined ? count : Number(used),
+    commitId: item[CLAIM_ATTR.commitId]?.S,
   };
 }
 
@@ -166,23 +208,55 @@ export interface EventRef {
   position: bigint;
 }
 
-export function parseRef(item: Item): EventRef {
-  return { id: item.id!.S!, version: Number(item.v!.N), position: BigInt(item.p!.N!) };
+/** The attributes `decodeRef` reads, for a ProjectionExpression. */
+export const REF_PROJECTION = [EVENT_ATTR.eventId, EVENT_ATTR.version, EVENT_ATTR.position].join(', ');
+
+export function decodeRef(item: Item): EventRef {
+  return { id: text(item, EVENT_ATTR.eventId), version: decodeVersion(item), position: decodePosition(item) };
 }
 
-export function streamIdOf(item: Item): string {
-  return item.pk!.S!.slice(STREAM_PREFIX.length);
+export function decodeVersion(item: Item): number {
+  return Number(numeric(item, EVENT_ATTR.version));
 }
 
-export function toRecorded(item: Item): RecordedEvent {
+export function decodePosition(item: Item): bigint {
+  return BigInt(numeric(item, EVENT_ATTR.position));
+}
+
+export function decodeType(item: Item): string {
+  return text(item, EVENT_ATTR.type);
+}
+
+/** When the event's writer wrote it, in ms by the writer's clock. */
+export function decodeCreatedAt(item: Item): number {
+  return Number(numeric(item, EVENT_ATTR.createdAt));
+}
+
+/** Where the walk goes on after this event: the next position, or past the unused positions of its commit. */
+export function decodeNextPosition(item: Item): bigint {
+  const skipTo = item[EVENT_ATTR.skipTo]?.N;
+  return skipTo === undefined ? decodePosition(item) + 1n : BigInt(skipTo);
+}
+
+export function decodeStreamId(item: Item): string {
+  return text(item, 'pk').slice(STREAM_PREFIX.length);
+}
+
+/** The counter's highest position handed out; 0 before the first. */
+export function decodeCounter(item: Item | undefined): bigint {
+  const highest = item?.[COUNTER_ATTR.highest]?.N;
+  return highest === undefined ? 0n : BigInt(highest);
+}
+
+export function decodeEvent(item: Item): RecordedEvent {
   return {
-    id: item.id!.S!,
-    streamId: streamIdOf(item),
-    type: item.t!.S!,
-    data: JSON.parse(item.d!.S!) as JsonValue,
-    metadata: JSON.parse(item.m!.S!) as JsonObject,
-    version: Number(item.v!.N),
-    position: BigInt(item.p!.N!),
-    createdAt: new Date(Number(item.ts!.N)),
+    id: text(item, EVENT_ATTR.eventId),
+    streamId: decodeStreamId(item),
+    type: decodeType(item),
+    data: JSON.parse(text(item, EVENT_ATTR.dataJson)) as JsonValue,
+    metadata: JSON.parse(text(item, EVENT_ATTR.metadataJson)) as JsonObject,
+    version: decodeVersion(item),
+    position: decodePosition(item),
+    createdAt: new Date(decodeCreatedAt(item)),
   };
 }

@@ -7,14 +7,17 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { StoreContext } from './context.js';
 import {
+  CLAIM_ATTR,
   type Claim,
+  COUNTER_ATTR,
   COUNTER_KEY,
+  decodeClaim,
+  decodeCounter,
   fillerItem,
   LOG_PREFIX,
   MAX_CLAIM_POSITIONS,
   POS_PREFIX,
   pad,
-  parseClaim,
 } from './items.js';
 
 /** Positions `first .. last`, both included, handed out to one append. */
@@ -86,14 +89,15 @@ export class PositionAllocator {
           new UpdateItemCommand({
             TableName: ctx.tableName,
             Key: COUNTER_KEY,
-            UpdateExpression: 'ADD h :n',
+            UpdateExpression: 'ADD #highest :n',
+            ExpressionAttributeNames: { '#highest': COUNTER_ATTR.highest },
             ExpressionAttributeValues: { ':n': { N: String(total) } },
             ReturnValues: 'UPDATED_NEW',
           }),
         ),
       false,
     );
-    return BigInt(out.Attributes!.h!.N!);
+    return decodeCounter(out.Attributes);
   }
 }
 
@@ -110,7 +114,8 @@ export async function fillOwnRange(ctx: StoreContext, range: PositionRange): Pro
         new PutItemCommand({
           TableName: ctx.tableName,
           Item: fillerItem(range.first, count, ctx.bucketSize),
-          ConditionExpression: 'attribute_not_exists(pk) OR k = :f',
+          ConditionExpression: 'attribute_not_exists(pk) OR #kind = :f',
+          ExpressionAttributeNames: { '#kind': CLAIM_ATTR.kind },
           ExpressionAttributeValues: { ':f': { S: 'F' } },
         }),
       ),
@@ -141,7 +146,7 @@ async function nearestClaimAtOrBefore(
     ),
   );
   const item = out.Items?.[0];
-  return item ? parseClaim(item) : undefined;
+  return item ? decodeClaim(item) : undefined;
 }
 
 /**
@@ -161,19 +166,32 @@ export async function findCoveringClaim(ctx: StoreContext, position: bigint): Pr
 }
 
 /**
- * Fills the hole `from .. to` with one filler per position, atomically, each only where no claim exists. A writer
- * that still holds one of these positions then fails its transaction on that claim and retries with new
- * positions, so nothing can become visible in the hole after a reader passed it. Positions are filled one by one
- * because the reader does not know where the in-flight ranges start.
+ * Fills the hole `from .. to` with one filler per position, each only where no claim exists, in transactions of at
+ * most 100 positions (and within one log bucket). A writer that still holds one of these positions then fails its
+ * transaction on that claim and retries with new positions, so nothing can become visible in the hole after a
+ * reader passed it. Positions are filled one by one because the reader does not know where the in-flight ranges
+ * start. Returns the last position filled: `to`, or the position before a claim found inside the hole.
  */
-export async function fillHole(ctx: StoreContext, from: bigint, to: bigint): Promise<void> {
-  let last = to;
-  const bucketEnd = (from / ctx.bucketSize + 1n) * ctx.bucketSize - 1n;
-  if (last > bucketEnd) last = bucketEnd;
-  if (last > from + 99n) last = from + 99n;
-  while (last >= from) {
+export async function fillHole(ctx: StoreContext, from: bigint, to: bigint): Promise<bigint> {
+  let start = from;
+  while (start <= to) {
+    const bucketEnd = (start / ctx.bucketSize + 1n) * ctx.bucketSize - 1n;
+    let last = to;
+    if (last > bucketEnd) last = bucketEnd;
+    if (last > start + 99n) last = start + 99n;
+    const filled = await fillChunk(ctx, start, last);
+    if (filled < last) return filled;
+    start = last + 1n;
+  }
+  return to;
+}
+
+/** Fills `from .. last` in one transaction, or up to the first claim inside; returns the last position filled. */
+async function fillChunk(ctx: StoreContext, from: bigint, last: bigint): Promise<bigint> {
+  let end = last;
+  while (end >= from) {
     const keys: bigint[] = [];
-    for (let p = from; p <= last; p++) keys.push(p);
+    for (let p = from; p <= end; p++) keys.push(p);
     try {
       await ctx.retrying(() =>
         ctx.client.send(
@@ -188,14 +206,15 @@ export async function fillHole(ctx: StoreContext, from: bigint, to: bigint): Pro
           }),
         ),
       );
-      return;
+      return end;
     } catch (err) {
       if (!(err instanceof TransactionCanceledException)) throw err;
-      // A claim appeared inside the range: fill only up to it, and let the reader look again.
+      // A claim appeared inside the range: fill only up to it.
       const reasons = err.CancellationReasons ?? [];
       const firstTaken = reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
       if (firstTaken < 0) throw err;
-      last = from + BigInt(firstTaken) - 1n;
+      end = from + BigInt(firstTaken) - 1n;
     }
   }
+  return end;
 }

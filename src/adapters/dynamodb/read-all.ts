@@ -1,6 +1,16 @@
 import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { StoreContext } from './context.js';
-import { COUNTER_KEY, type Item, LOG_INDEX, LOG_PREFIX } from './items.js';
+import {
+  COUNTER_KEY,
+  decodeCounter,
+  decodeCreatedAt,
+  decodeNextPosition,
+  decodePosition,
+  EVENT_ATTR,
+  type Item,
+  LOG_INDEX,
+  LOG_PREFIX,
+} from './items.js';
 import { fillHole, findCoveringClaim } from './positions.js';
 import { sleep } from './retry.js';
 
@@ -45,9 +55,9 @@ export async function* readLog(ctx: StoreContext, options: LogReadOptions): Asyn
     const page = await queryBucket(ctx, bucket, expected, options.pageSize);
     let retry = false;
     for (const item of page.items) {
-      const position = BigInt(item.p!.N!);
+      const position = decodePosition(item);
       while (position > expected) {
-        const outcome = await resolveHole(ctx, expected, position, options);
+        const outcome = await resolveHole(ctx, expected, { position, writtenAt: writtenAt(item) }, options);
         if (outcome === 'stop') return;
         if (outcome === 'wait') {
           if (!(await wait())) return;
@@ -60,7 +70,7 @@ export async function* readLog(ctx: StoreContext, options: LogReadOptions): Asyn
       if (position < expected) continue;
       yield item;
       // The last event of a commit that did not need all its positions says where the next one may be.
-      expected = item.x?.N === undefined ? position + 1n : BigInt(item.x.N);
+      expected = decodeNextPosition(item);
     }
     if (retry || page.more) continue;
     const bucketEnd = (bucket + 1n) * ctx.bucketSize;
@@ -68,7 +78,12 @@ export async function* readLog(ctx: StoreContext, options: LogReadOptions): Asyn
     // Nothing more is visible in this bucket. Either the log ends here, or the next visible event is further on.
     const next = await nextVisible(ctx, bucket + 1n, expected);
     if (next === undefined) return;
-    const outcome = await resolveHole(ctx, expected, next, options);
+    const outcome = await resolveHole(
+      ctx,
+      expected,
+      { position: decodePosition(next), writtenAt: writtenAt(next) },
+      options,
+    );
     if (outcome === 'stop') return;
     if (outcome === 'wait') {
       if (!(await wait())) return;
@@ -89,7 +104,8 @@ async function queryBucket(
       new QueryCommand({
         TableName: ctx.tableName,
         IndexName: LOG_INDEX,
-        KeyConditionExpression: 'lb = :b AND p >= :p',
+        KeyConditionExpression: '#bucket = :b AND #position >= :p',
+        ExpressionAttributeNames: { '#bucket': EVENT_ATTR.logBucket, '#position': EVENT_ATTR.position },
         ExpressionAttributeValues: {
           ':b': { S: LOG_PREFIX + bucket.toString() },
           ':p': { N: from.toString() },
@@ -101,52 +117,77 @@ async function queryBucket(
   return { items: out.Items ?? [], more: out.LastEvaluatedKey !== undefined };
 }
 
-/** The first visible position after `expected` in a later bucket, looking no further than the counter. */
+/** The first visible event after `expected` in a later bucket, looking no further than the counter. */
 async function nextVisible(
   ctx: StoreContext,
   fromBucket: bigint,
   expected: bigint,
-): Promise<bigint | undefined> {
+): Promise<Item | undefined> {
   const counter = await ctx.call('GetItem (position counter)', () =>
     ctx.client.send(new GetItemCommand({ TableName: ctx.tableName, Key: COUNTER_KEY })),
   );
-  const high = counter.Item?.h?.N === undefined ? 0n : BigInt(counter.Item.h.N);
+  const high = decodeCounter(counter.Item);
   if (expected > high) return undefined;
   for (let bucket = fromBucket; bucket <= high / ctx.bucketSize; bucket++) {
     const page = await queryBucket(ctx, bucket, bucket * ctx.bucketSize, 1);
     const first = page.items[0];
-    if (first) return BigInt(first.p!.N!);
+    if (first) return first;
   }
   return undefined;
 }
 
+/** The first event the index shows after a hole: its position, and when its writer wrote it (by its clock). */
+interface AfterHole {
+  position: bigint;
+  writtenAt: number;
+}
+
+function writtenAt(item: Item): number {
+  return decodeCreatedAt(item);
+}
+
+/**
+ * Accounts for the positions from `expected` on, up to the next visible event: a filler (skip it), a commit's
+ * claim (skip the positions it did not use, or wait for the index), or no claim at all: positions handed out and
+ * not committed, by a commit in flight or a writer that crashed.
+ *
+ * Such a hole is filled once it is `holeTimeoutMs` old, counted from when its positions were handed out, not from
+ * when a reader reached it. The hole's positions came from the counter before those of the next visible event, and
+ * that event's writer took them before it stamped the event's `ts`; so the hole is at least `now - ts` old (by the
+ * writers' clocks; a skewed clock only moves the fill earlier or later, never makes it wrong). A reader meeting a
+ * hole therefore waits at most `holeTimeoutMs` after the crash, whatever the hole's size and however many holes one
+ * crash left, plus the time its caller takes to call again after a `holeWaitMs` stop. The fill covers the whole
+ * hole, in transactions of 100 positions, and the walk then goes on after it without asking for claims again.
+ */
 async function resolveHole(
   ctx: StoreContext,
   expected: bigint,
-  nextVisiblePosition: bigint,
+  after: AfterHole,
   options: LogReadOptions,
 ): Promise<HoleOutcome> {
-  for (let filled = false; ; filled = true) {
-    const claim = await findCoveringClaim(ctx, expected);
-    if (claim?.kind === 'F') {
-      options.holes.delete(expected);
-      return { next: claim.first + BigInt(claim.count) };
-    }
-    if (claim?.kind === 'E') {
-      // Positions a commit took but did not need: skip them.
-      if (expected >= claim.first + BigInt(claim.used)) return { next: claim.first + BigInt(claim.count) };
-      // Committed, but the index has not caught up yet.
-      return 'wait';
-    }
-    if (filled) return 'wait';
-    const now = Date.now();
-    const seen = options.holes.get(expected);
-    if (seen === undefined) {
-      if (options.holes.size > 10_000) options.holes.clear();
-      options.holes.set(expected, now);
-    }
-    if (now - (seen ?? now) < options.holeTimeoutMs) return 'wait';
-    await fillHole(ctx, expected, nextVisiblePosition - 1n);
+  const claim = await findCoveringClaim(ctx, expected);
+  if (claim?.kind === 'F') {
     options.holes.delete(expected);
+    return { next: claim.first + BigInt(claim.count) };
   }
+  if (claim?.kind === 'E') {
+    // Positions a commit took but did not need: skip them.
+    if (expected >= claim.first + BigInt(claim.used)) return { next: claim.first + BigInt(claim.count) };
+    // Committed, but the index has not caught up yet.
+    return 'wait';
+  }
+  const now = Date.now();
+  let seen = options.holes.get(expected);
+  if (seen === undefined) {
+    if (options.holes.size > 10_000) options.holes.clear();
+    seen = now;
+    options.holes.set(expected, seen);
+  }
+  if (now - Math.min(seen, after.writtenAt) < options.holeTimeoutMs) return 'wait';
+  const filledTo = await fillHole(ctx, expected, after.position - 1n);
+  options.holes.delete(expected);
+  // Every position from `expected` to `filledTo` now holds a filler.
+  if (filledTo >= expected) return { next: filledTo + 1n };
+  // A commit claimed `expected` just before the fill: look at its claim.
+  return resolveHole(ctx, expected, after, options);
 }

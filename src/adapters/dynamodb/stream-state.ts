@@ -1,7 +1,15 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { PreparedAppend, StreamIdLookup } from '../../contract/index.js';
 import type { StoreContext } from './context.js';
-import { type EventRef, type Item, pad, parseRef, STREAM_PREFIX, VERSION_PREFIX } from './items.js';
+import {
+  decodeRef,
+  type EventRef,
+  type Item,
+  pad,
+  REF_PROJECTION,
+  STREAM_PREFIX,
+  VERSION_PREFIX,
+} from './items.js';
 import type { StreamHead, StreamHeads } from './stream-heads.js';
 
 /** What an append read of a stream: its version and some of its events (id and position by version). */
@@ -56,7 +64,7 @@ async function queryRefs(
           TableName: ctx.tableName,
           KeyConditionExpression: `pk = :pk AND ${range}`,
           ExpressionAttributeValues: values,
-          ProjectionExpression: 'id, v, p',
+          ProjectionExpression: REF_PROJECTION,
           // Without a range: the most recent events first.
           ScanIndexForward: input.from !== undefined,
           Limit: input.limit,
@@ -66,7 +74,7 @@ async function queryRefs(
     true,
     streamId,
   );
-  return (out.Items ?? []).map(parseRef);
+  return (out.Items ?? []).map(decodeRef);
 }
 
 /**

@@ -16,8 +16,9 @@ import {
   type RecordedEvent,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
+import type { GroupCommitter } from '../../internal/group-commit.js';
 import type { SqlDriver } from './driver.js';
-import { type AppendRow, GroupCommitter } from './group-commit.js';
+import { type AppendRow, postgresGroupCommitter } from './group-commit.js';
 import { type ErrorContext, mapError } from './map-error.js';
 import { ORDINAL_BITS } from './positions.js';
 import { quoteIdent } from './schema.js';
@@ -118,7 +119,7 @@ export class PostgresEventStore extends BaseEventStore {
   readonly #pageSize: number;
   readonly #sql: Readonly<Record<StatementKey, string>>;
   readonly #names: string;
-  readonly #committer: GroupCommitter | undefined;
+  readonly #committer: GroupCommitter<PreparedAppend, AppendRow> | undefined;
 
   /** Use the factories in `eventstore-kit/postgres`; they validate the options and run migrations. */
   constructor(driver: SqlDriver, settings: PostgresStoreSettings) {
@@ -151,7 +152,7 @@ export class PostgresEventStore extends BaseEventStore {
     this.#committer =
       maxInFlight === undefined
         ? undefined
-        : new GroupCommitter(
+        : postgresGroupCommitter(
             {
               one: (a) => this.#appendOne(a),
               many: (a) => this.#appendMany(a),
@@ -175,7 +176,7 @@ export class PostgresEventStore extends BaseEventStore {
 
   /** Transactions the group committer has sent (appends alone included), for tests and the benchmark. */
   get commitTransactions(): number {
-    return this.#committer?.transactions ?? 0;
+    return this.#committer?.commits ?? 0;
   }
 
   async #query<R>(key: StatementKey, params: unknown[], ctx: ErrorContext): Promise<R[]> {

@@ -46,15 +46,17 @@ async function burnPositions(table: string, count: number): Promise<bigint> {
 describe('DynamoDB adapter: global order', () => {
   it('stops before a hole left by a crashed writer, then fills it after the hole timeout and goes on', async () => {
     const table = tableName('holes');
-    const store = open(table, { holeTimeoutMs: 400, holeWaitMs: 50 });
+    // The hole's age counts from when its positions were handed out: long enough for a slow machine to read first.
+    const store = open(table, { holeTimeoutMs: 4_000, holeWaitMs: 50 });
     const p = `h-${randomUUID()}/`;
     const before = await store.append(`${p}a`, [{ type: 'A', data: 1 }]);
     const hole = await burnPositions(table, 3);
     const after = await store.append(`${p}b`, [{ type: 'B', data: 2 }]);
+    const written = Date.now(); // the event after the hole was stamped before this
     expect(after.lastPosition).toBe(hole + 3n);
     // The reader returns what lies before the hole, and nothing after it yet.
     expect((await readAll(store, p)).map((e) => e.position)).toEqual([before.lastPosition]);
-    await new Promise((r) => setTimeout(r, 450));
+    await new Promise((r) => setTimeout(r, Math.max(0, written + 4_100 - Date.now())));
     expect((await readAll(store, p)).map((e) => e.position)).toEqual([
       before.lastPosition,
       after.lastPosition,
@@ -78,6 +80,52 @@ describe('DynamoDB adapter: global order', () => {
       }),
     );
     await expect(late).rejects.toMatchObject({ name: 'TransactionCanceledException' });
+  });
+
+  it('counts a hole from when its positions were handed out: one holeTimeoutMs per crash, whatever the holes', async () => {
+    const table = tableName('crash');
+    const writer = open(table);
+    const p = `c-${randomUUID()}/`;
+    const first = await writer.append(`${p}a`, [{ type: 'A', data: 1 }]);
+    // One crash leaves two holes: a commit of 99 positions plus a block of 99, and 10 more behind an event.
+    await burnPositions(table, 198);
+    const middle = await writer.append(`${p}b`, [{ type: 'B', data: 2 }]);
+    await burnPositions(table, 10);
+    const last = await writer.append(`${p}c`, [{ type: 'C', data: 3 }]);
+    await new Promise((r) => setTimeout(r, 700));
+    // A reader that has never seen these holes: they are already older than its hole timeout.
+    const watched = rawClient();
+    let claimQueries = 0;
+    watched.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { ConsistentRead?: boolean; KeyConditionExpression?: string };
+        if (context.commandName === 'QueryCommand' && input.KeyConditionExpression?.startsWith('pk = :b')) {
+          claimQueries++;
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'countClaimQueries' },
+    );
+    const reader = createDynamoDBEventStore({
+      client: watched,
+      tableName: table,
+      holeTimeoutMs: 600,
+      // Counted from when this reader first saw them, the holes would stop it after 50 ms, before them.
+      holeWaitMs: 50,
+    });
+    try {
+      const read = await readAll(reader, p);
+      expect(read.map((e) => e.position)).toEqual([
+        first.lastPosition,
+        middle.lastPosition,
+        last.lastPosition,
+      ]);
+      // Filled at once in one call, each hole whole: one claim query per hole, none per filled position.
+      expect(claimQueries).toBeLessThanOrEqual(4);
+    } finally {
+      await reader.close();
+      watched.destroy();
+    }
   });
 
   it('never returns an event behind a position it already returned, with writers in several stores', async () => {
