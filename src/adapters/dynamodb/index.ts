@@ -1,6 +1,8 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { InvalidArgumentError } from '../../contract/index.js';
-import { assertKnownOptions, assertKnownParams } from '../../url-options.js';
+import { assertKnownOptions, assertKnownParams, type Deadlines, readDeadlines } from '../../url-options.js';
 import { DynamoDBEventStore, type DynamoDBEventStoreOptions } from './dynamodb-event-store.js';
 import { validateTableName } from './table.js';
 
@@ -17,8 +19,35 @@ export function createDynamoDBEventStore(options: DynamoDBEventStoreOptions): Dy
   return new DynamoDBEventStore(options);
 }
 
-const URL_PARAMS = ['region', 'endpoint'];
-const URL_OPTIONS = ['autoCreate', 'holeTimeoutMs', 'holeWaitMs', 'idempotencyWindow'];
+const URL_PARAMS = ['region', 'endpoint', 'timeout_ms', 'connect_timeout_ms'];
+const URL_OPTIONS = [
+  'autoCreate',
+  'holeTimeoutMs',
+  'holeWaitMs',
+  'idempotencyWindow',
+  'timeoutMs',
+  'connectTimeoutMs',
+];
+/** Idle time before the first TCP keepalive probe on a pooled HTTP connection. */
+export const KEEPALIVE_IDLE_MS = 5_000;
+
+/**
+ * The HTTP handler's deadlines: `connectionTimeout` for the TCP (and TLS) connect, `requestTimeout` for the whole
+ * request from the moment it is handed to the handler (waiting for a free socket included), thrown as the SDK's
+ * `TimeoutError` (`throwOnRequestTimeout`; without it the SDK only logs a warning). Sockets are kept alive between
+ * requests with TCP keepalive on, so a connection whose server vanished is found out while idle. The SDK's own
+ * retries are off (`maxAttempts: 1`): the adapter retries, and never retries a request that timed out, so one call
+ * waits at most one request deadline plus the fast failures and backoffs before it.
+ */
+function requestHandler(d: Deadlines, https: boolean): NonNullable<DynamoDBClientConfig['requestHandler']> {
+  const agentOptions = { keepAlive: true, keepAliveMsecs: KEEPALIVE_IDLE_MS, maxSockets: 50 };
+  return {
+    connectionTimeout: d.connectTimeoutMs,
+    requestTimeout: d.timeoutMs,
+    throwOnRequestTimeout: true,
+    ...(https ? { httpsAgent: new HttpsAgent(agentOptions) } : { httpAgent: new HttpAgent(agentOptions) }),
+  };
+}
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 function parseEndpoint(raw: string): URL {
@@ -44,7 +73,8 @@ function parseEndpoint(raw: string): URL {
  * `dynamodb://<table>?region=<region>&endpoint=<http(s) URL>`. Credentials come from the AWS default provider chain
  * (environment, shared config, SSO, container or instance role). For an endpoint on this machine (DynamoDB Local)
  * with no credentials in the environment, dummy ones are used, since DynamoDB Local accepts any. The store owns
- * the client it builds and destroys it in `close()`.
+ * the client it builds and destroys it in `close()`. `timeout_ms` (option `timeoutMs`, default 30000) bounds every
+ * request and `connect_timeout_ms` (`connectTimeoutMs`, default 10000) every connect.
  */
 export async function openFromUrl(url: URL, options: Record<string, unknown>): Promise<DynamoDBEventStore> {
   if (url.username !== '' || url.password !== '') {
@@ -68,6 +98,7 @@ export async function openFromUrl(url: URL, options: Record<string, unknown>): P
     });
   }
   const tableName = validateTableName(decodeURIComponent(table));
+  const deadlines = readDeadlines(url, options);
   const config: DynamoDBClientConfig = { maxAttempts: 1 };
   const region = url.searchParams.get('region');
   if (region !== null) {
@@ -76,10 +107,12 @@ export async function openFromUrl(url: URL, options: Record<string, unknown>): P
     }
     config.region = region;
   }
+  let https = true;
   const rawEndpoint = url.searchParams.get('endpoint');
   if (rawEndpoint !== null) {
     const endpoint = parseEndpoint(rawEndpoint);
     config.endpoint = endpoint.toString();
+    https = endpoint.protocol === 'https:';
     if (LOOPBACK.has(endpoint.hostname)) {
       config.region ??= process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
       if (!process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE) {
@@ -89,6 +122,7 @@ export async function openFromUrl(url: URL, options: Record<string, unknown>): P
   }
   const { autoCreate, holeTimeoutMs, holeWaitMs, idempotencyWindow } =
     options as Partial<DynamoDBEventStoreOptions>;
+  config.requestHandler = requestHandler(deadlines, https);
   const client = new DynamoDBClient(config);
   try {
     return new DynamoDBEventStore(

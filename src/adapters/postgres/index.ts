@@ -1,7 +1,7 @@
 import type { PGliteInterface } from '@electric-sql/pglite';
 import type { Pool, PoolConfig } from 'pg';
 import { InvalidArgumentError } from '../../contract/index.js';
-import { assertKnownOptions, assertKnownParams } from '../../url-options.js';
+import { assertKnownOptions, assertKnownParams, type Deadlines, readDeadlines } from '../../url-options.js';
 import { PgliteDriver, PgPoolDriver, type SqlDriver } from './driver.js';
 import { mapError } from './map-error.js';
 import {
@@ -104,7 +104,47 @@ export async function createPgliteEventStore(
   return open(new PgliteDriver(db, false), checkOptions(options, 1));
 }
 
-const SERVER_PARAMS = ['schema', 'max', 'sslmode', 'application_name', 'group_commit'];
+const SERVER_PARAMS = [
+  'schema',
+  'max',
+  'sslmode',
+  'application_name',
+  'group_commit',
+  'timeout_ms',
+  'connect_timeout_ms',
+];
+
+/**
+ * How long after the server's own `statement_timeout` the client stops waiting: a live server cancels the statement
+ * itself (57014, the transaction rolled back, the connection kept); a frozen or vanished one never answers, and the
+ * client's `query_timeout` then fails the call and the pool discards the connection.
+ */
+const CLIENT_GRACE_MS = 250;
+/** Idle time before the first TCP keepalive probe on a pooled connection. */
+export const KEEPALIVE_IDLE_MS = 5_000;
+
+/**
+ * The pool's deadlines. Every one of them ends in TIMEOUT through {@link mapError}:
+ * - `connectionTimeoutMillis`: getting a connection, whether a new one (TCP, TLS, authentication) or a free pooled
+ *   one while all are busy;
+ * - `statement_timeout` (sent at connect, so it holds for the session): the server cancels a statement that runs
+ *   longer than the call deadline; `query_timeout`: the client gives up {@link CLIENT_GRACE_MS} later when no answer
+ *   came at all (a frozen server), and pg-pool then destroys that connection instead of reusing it;
+ * - `idle_in_transaction_session_timeout`: the server ends a session whose client vanished inside a transaction, so
+ *   its locks do not outlive it;
+ * - TCP keepalive on every connection, so a connection whose server vanished without a FIN is found out while idle;
+ *   pg-pool also closes idle connections after 10 s (`idleTimeoutMillis`), so a half-open one is rarely reused.
+ */
+function deadlineConfig(d: Deadlines): PoolConfig {
+  return {
+    connectionTimeoutMillis: d.connectTimeoutMs,
+    statement_timeout: d.timeoutMs,
+    query_timeout: d.timeoutMs + CLIENT_GRACE_MS,
+    idle_in_transaction_session_timeout: d.timeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
+  };
+}
 
 /** The `group_commit` URL parameter: `off`, or the group transactions in flight (checked with the options). */
 function groupCommitParam(url: URL): PostgresEventStoreOptions['groupCommit'] {
@@ -168,17 +208,22 @@ function poolConfig(url: URL): PoolConfig {
  * The URL layer (see `createEventStore`):
  * - `postgres://user:pass@host:port/db?schema=NAME` (or `postgresql://`): a pg Pool the store owns and closes.
  *   Parameters: `schema` (default `eventstore`), `max` (pool size), `sslmode`, `application_name`,
- *   `group_commit` (`off`, or the group transactions in flight; default 1).
+ *   `group_commit` (`off`, or the group transactions in flight; default 1), `timeout_ms` (every call's deadline,
+ *   default 30000), `connect_timeout_ms` (getting a connection, default 10000).
  * - `pglite:memory` and `pglite:./dir` (a persisted data directory): an embedded PGlite the store owns.
- *   Parameters: `schema`, `group_commit`.
+ *   Parameters: `schema`, `group_commit`, `timeout_ms`.
  *
- * Options: `autoCreate` (default true).
+ * Options: `autoCreate` (default true), `timeoutMs` and `connectTimeoutMs` (the same as the URL parameters).
  */
 export async function openFromUrl(url: URL, options: Record<string, unknown>): Promise<PostgresEventStore> {
-  assertKnownOptions(options, ['autoCreate']);
   const autoCreate = options.autoCreate as boolean | undefined;
   if (url.protocol === 'pglite:') {
-    assertKnownParams(url, ['schema', 'group_commit']);
+    // PGlite runs in this process: there is no connection to lose and no server to freeze, so a deadline is the
+    // store's own (the call fails with TIMEOUT; the query itself cannot be interrupted and finishes in the
+    // background).
+    assertKnownOptions(options, ['autoCreate', 'timeoutMs']);
+    assertKnownParams(url, ['schema', 'group_commit', 'timeout_ms']);
+    readDeadlines(url, options);
     const schema = validateSchemaName(url.searchParams.get('schema') ?? DEFAULT_SCHEMA);
     const checked = checkOptions({ schema, autoCreate, groupCommit: groupCommitParam(url) }, 1);
     const where = decodeURIComponent(url.pathname);
@@ -199,13 +244,15 @@ export async function openFromUrl(url: URL, options: Record<string, unknown>): P
     }
     return open(new PgliteDriver(db, true), checked);
   }
+  assertKnownOptions(options, ['autoCreate', 'timeoutMs', 'connectTimeoutMs']);
   assertKnownParams(url, SERVER_PARAMS);
+  const deadlines = readDeadlines(url, options);
   const schema = validateSchemaName(url.searchParams.get('schema') ?? DEFAULT_SCHEMA);
   const checked = checkOptions(
     { schema, autoCreate, groupCommit: groupCommitParam(url) },
     DEFAULT_MAX_IN_FLIGHT,
   );
-  const config = poolConfig(url);
+  const config = { ...poolConfig(url), ...deadlineConfig(deadlines) };
   const { default: pg } = await import('pg');
   const pool = new pg.Pool(config);
   // An idle connection that breaks (server restart, pg_terminate_backend) is dropped by the pool; without a
