@@ -1,9 +1,8 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { InvalidArgumentError } from '../../contract/index.js';
-import { assertKnownOptions, assertKnownParams, type Deadlines, readDeadlines } from '../../url-options.js';
+import { assertKnownOptions, assertKnownParams, readDeadlines } from '../../url-options.js';
 import { DynamoDBEventStore, type DynamoDBEventStoreOptions } from './dynamodb-event-store.js';
+import { requestHandler } from './http-handler.js';
 import { validateTableName } from './table.js';
 
 export { DynamoDBEventStore, type DynamoDBEventStoreOptions } from './dynamodb-event-store.js';
@@ -28,26 +27,6 @@ const URL_OPTIONS = [
   'timeoutMs',
   'connectTimeoutMs',
 ];
-/** Idle time before the first TCP keepalive probe on a pooled HTTP connection. */
-export const KEEPALIVE_IDLE_MS = 5_000;
-
-/**
- * The HTTP handler's deadlines: `connectionTimeout` for the TCP (and TLS) connect, `requestTimeout` for the whole
- * request from the moment it is handed to the handler (waiting for a free socket included), thrown as the SDK's
- * `TimeoutError` (`throwOnRequestTimeout`; without it the SDK only logs a warning). Sockets are kept alive between
- * requests with TCP keepalive on, so a connection whose server vanished is found out while idle. The SDK's own
- * retries are off (`maxAttempts: 1`): the adapter retries, and never retries a request that timed out, so one call
- * waits at most one request deadline plus the fast failures and backoffs before it.
- */
-function requestHandler(d: Deadlines, https: boolean): NonNullable<DynamoDBClientConfig['requestHandler']> {
-  const agentOptions = { keepAlive: true, keepAliveMsecs: KEEPALIVE_IDLE_MS, maxSockets: 50 };
-  return {
-    connectionTimeout: d.connectTimeoutMs,
-    requestTimeout: d.timeoutMs,
-    throwOnRequestTimeout: true,
-    ...(https ? { httpsAgent: new HttpsAgent(agentOptions) } : { httpAgent: new HttpAgent(agentOptions) }),
-  };
-}
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 function parseEndpoint(raw: string): URL {
