@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { mapError } from '../../../src/adapters/postgres/index.js';
 import { createEventStore, type EventStore, type NewEvent } from '../../../src/index.js';
 import { freeze, parentPid, timed } from '../../support/freeze.js';
 import { startPostgres } from '../../support/postgres-server.js';
@@ -163,5 +164,23 @@ it('rejects bad timeout_ms / connect_timeout_ms values and options with INVALID_
   });
   await expect(createEventStore('pglite:memory?timeout_ms=nope')).rejects.toMatchObject({
     code: 'INVALID_ARGUMENT',
+  });
+});
+
+it("maps node-postgres's own deadlines to TIMEOUT, and a dropped connection still to UNAVAILABLE", () => {
+  for (const message of [
+    'Query read timeout',
+    'Connection terminated due to connection timeout',
+    'timeout expired',
+    'timeout exceeded when trying to connect',
+  ]) {
+    const err = new Error(message);
+    const mapped = mapError(err, { operation: 'append', streamId: 's-1' });
+    expect(mapped, message).toMatchObject({ code: 'TIMEOUT', streamId: 's-1', cause: err });
+    expect(mapped.message).toMatch(/may or may not have been applied: retry it with the same event ids/);
+    expect(mapError(err, { operation: 'readAll' }), message).toMatchObject({ code: 'TIMEOUT' });
+  }
+  expect(mapError(new Error('Connection terminated unexpectedly'), { operation: 'readAll' })).toMatchObject({
+    code: 'UNAVAILABLE',
   });
 });
