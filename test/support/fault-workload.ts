@@ -1,8 +1,22 @@
 import { expect } from 'vitest';
-import type { EventStore, RecordedEvent } from '../../src/index.js';
+import { type EventStore, isEventStoreError, type RecordedEvent } from '../../src/index.js';
 import type { Attempt } from './fault-writers.js';
 
 export { type Attempt, runWriters, type WorkloadOptions } from './fault-writers.js';
+
+/** A read retried after TIMEOUT or UNAVAILABLE (a server that just restarted may be slow), for up to a minute. */
+async function retryRead<T>(read: () => Promise<T>): Promise<T> {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await read();
+    } catch (err) {
+      const retryable = isEventStoreError(err, 'TIMEOUT') || isEventStoreError(err, 'UNAVAILABLE');
+      if (!retryable || Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
 
 /**
  * Every stream, then readAll as a tailing reader does it: readAll may end early at a position a crashed writer left
@@ -13,15 +27,25 @@ async function readEverything(store: EventStore, streams: string[], tailMs: numb
   const byStream = new Map<string, RecordedEvent[]>();
   let expected = 0;
   for (const streamId of streams) {
-    const events: RecordedEvent[] = [];
-    for await (const e of store.readStream(streamId)) events.push(e);
+    const events = await retryRead(async () => {
+      const out: RecordedEvent[] = [];
+      for await (const e of store.readStream(streamId)) out.push(e);
+      return out;
+    });
     byStream.set(streamId, events);
     expected += events.length;
   }
   const all: RecordedEvent[] = [];
   const until = Date.now() + tailMs;
   for (;;) {
-    for await (const e of store.readAll({ after: all.at(-1)?.position ?? 0n })) all.push(e);
+    const after = all.at(-1)?.position ?? 0n;
+    all.push(
+      ...(await retryRead(async () => {
+        const out: RecordedEvent[] = [];
+        for await (const e of store.readAll({ after })) out.push(e);
+        return out;
+      })),
+    );
     if (all.length >= expected || Date.now() > until) break;
     await new Promise((r) => setTimeout(r, 100));
   }
