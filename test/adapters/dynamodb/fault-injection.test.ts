@@ -19,6 +19,8 @@ const RUN_MS = 12_000;
 let dbPath = '';
 let port = 0;
 let local: { url: string; pid?: number; stop: () => Promise<void> } | undefined;
+/** A restart in progress: awaited before teardown, so a test that times out mid-restart leaves no JVM behind. */
+let restarting: Promise<void> | undefined;
 
 beforeAll(async () => {
   dbPath = await mkdtemp(join(tmpdir(), 'eventstore-ddb-'));
@@ -27,14 +29,18 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await restarting?.catch(() => {});
   await local?.stop();
   await rm(dbPath, { recursive: true, force: true });
 });
 
-async function killAndRestart(): Promise<void> {
-  process.kill(local!.pid!, 'SIGKILL');
-  await local!.stop();
-  local = await startDynamoDBLocal({ own: true, dbPath, port });
+function killAndRestart(): Promise<void> {
+  restarting = (async () => {
+    process.kill(local!.pid!, 'SIGKILL');
+    await local!.stop();
+    local = await startDynamoDBLocal({ own: true, dbPath, port });
+  })();
+  return restarting;
 }
 
 it('loses and duplicates nothing when DynamoDB Local is killed and restarted under concurrent retrying writers', async () => {
