@@ -86,12 +86,10 @@ export async function openFromUrl(url: URL, options: Record<string, unknown>): P
     }
     config.region = region;
   }
-  let https = true;
   const rawEndpoint = url.searchParams.get('endpoint');
   if (rawEndpoint !== null) {
     const endpoint = parseEndpoint(rawEndpoint);
     config.endpoint = endpoint.toString();
-    https = endpoint.protocol === 'https:';
     if (LOOPBACK.has(endpoint.hostname)) {
       config.region ??= process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
       if (!process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE) {
@@ -101,7 +99,7 @@ export async function openFromUrl(url: URL, options: Record<string, unknown>): P
   }
   const { autoCreate, holeTimeoutMs, holeWaitMs, idempotencyWindow } =
     options as Partial<DynamoDBEventStoreOptions>;
-  config.requestHandler = requestHandler(deadlines, https);
+  config.requestHandler = requestHandler(deadlines);
   const client = new DynamoDBClient(config);
   try {
     return new DynamoDBEventStore(
