@@ -30,15 +30,30 @@ async function waitUntilAnswering(endpoint: string, child: ChildProcess, timeout
   }
 }
 
+export interface DynamoDBLocalOptions {
+  /**
+   * A directory for the database file (`-dbPath`) instead of `-inMemory`, so that the data outlives a killed and
+   * restarted process. The caller creates and removes it.
+   */
+  dbPath?: string;
+  /** The port to listen on (to restart on the same endpoint); a free one by default. */
+  port?: number;
+  /** Start one even when EVENTSTORE_TEST_DYNAMODB_ENDPOINT is set: for tests that stop or kill their own. */
+  own?: boolean;
+}
+
 /**
  * The endpoint of a DynamoDB to test against: EVENTSTORE_TEST_DYNAMODB_ENDPOINT when set, otherwise a DynamoDB Local
  * started here (in memory, on a free port) from the jar scripts/fetch-dynamodb-local.mjs caches, stopped on
  * teardown. Without Java it says so in one line; under CI=true that fails the run, otherwise the DynamoDB test
  * files fail with the same message.
  */
-export async function startDynamoDBLocal(): Promise<StartedBackend & { pid?: number }> {
+export async function startDynamoDBLocal(
+  options: DynamoDBLocalOptions = {},
+): Promise<StartedBackend & { pid?: number }> {
   const given = process.env[DYNAMODB_ENDPOINT_ENV];
-  if (given) return { url: given, stop: async () => {} };
+  if (given && !options.own) return { url: given, stop: async () => {} };
+  if (!hasJava() && options.own) throw new Error('DynamoDB Local needs Java 17+ on PATH');
   if (!hasJava()) {
     const line = `DynamoDB Local needs Java 17+ on PATH (or set ${DYNAMODB_ENDPOINT_ENV}); the DynamoDB tests cannot run.`;
     if (process.env.CI === 'true') throw new Error(line);
@@ -47,14 +62,14 @@ export async function startDynamoDBLocal(): Promise<StartedBackend & { pid?: num
   }
   const { fetchDynamoDBLocal } = await import('../../scripts/fetch-dynamodb-local.mjs');
   const dir = fetchDynamoDBLocal();
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child = spawn(
     'java',
     [
       `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
       '-jar',
       join(dir, 'DynamoDBLocal.jar'),
-      '-inMemory',
+      ...(options.dbPath === undefined ? ['-inMemory'] : ['-dbPath', options.dbPath]),
       '-sharedDb',
       '-disableTelemetry',
       '-port',

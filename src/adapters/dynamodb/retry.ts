@@ -71,6 +71,9 @@ export function isNetworkError(err: unknown): boolean {
  */
 export function isRetryable(err: unknown, idempotent: boolean): boolean {
   const name = nameOf(err);
+  // The HTTP handler's deadline (request or connect) passed: another attempt would wait as long again, past the
+  // call's deadline.
+  if (name === 'TimeoutError') return false;
   if (name !== undefined && REJECTED_BEFORE_APPLYING.has(name)) return true;
   if (isTransientCancellation(err)) return true;
   if (!idempotent) return false;

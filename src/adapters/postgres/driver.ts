@@ -1,5 +1,6 @@
 import type { PGliteInterface } from '@electric-sql/pglite';
 import type { Pool } from 'pg';
+import { CLIENT_TIMEOUT_MESSAGES } from './map-error.js';
 
 /** Runs one statement and returns its rows. Values always travel as parameters, never inside `text`. */
 export interface SqlExecutor {
@@ -57,9 +58,15 @@ export class PgPoolDriver implements SqlDriver {
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-        broken = rollbackError;
-      });
+      if (err instanceof Error && CLIENT_TIMEOUT_MESSAGES.test(err.message)) {
+        // No answer within the deadline: a ROLLBACK would wait as long again. Destroying the connection ends the
+        // transaction on the server as well.
+        broken = err;
+      } else {
+        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+          broken = rollbackError;
+        });
+      }
       throw err;
     } finally {
       // A connection whose rollback failed is in an unknown state: destroy it rather than reuse it.

@@ -29,7 +29,15 @@ const NETWORK_CODES = new Set([
 
 /** node-postgres reports a broken connection with messages but no code. */
 const NETWORK_MESSAGES =
-  /connection terminated|connection (?:is )?closed|client has encountered a connection error|timeout exceeded when trying to connect|not queryable/i;
+  /connection terminated|connection (?:is )?closed|client has encountered a connection error|not queryable/i;
+
+/**
+ * node-postgres's own deadlines, also without a code: `query_timeout` ("Query read timeout"), and
+ * `connectionTimeoutMillis` while connecting ("Connection terminated due to connection timeout", or "timeout
+ * expired" from a bare client) or while waiting for a pooled connection ("timeout exceeded when trying to connect").
+ */
+export const CLIENT_TIMEOUT_MESSAGES =
+  /^(?:query read timeout|connection terminated due to connection timeout|timeout expired|timeout exceeded when trying to connect)$/i;
 
 function fieldOf(err: unknown, name: string): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
@@ -55,7 +63,7 @@ function pgMessage(err: unknown): string {
  *   writer got there first, so `WRONG_EXPECTED_VERSION` (nothing was written).
  * - connection class `08…`, server shutdown `57P01/02/03`, too many connections `53300`, authentication `28…`,
  *   socket errors: `UNAVAILABLE` (for an append the outcome may be unknown; retry with the same event ids).
- * - `57014` statement timeout or cancel: `TIMEOUT`.
+ * - `57014` statement timeout or cancel, and node-postgres's own connect and query deadlines: `TIMEOUT`.
  * - missing schema objects (`42P01`, `3F000`, `42883`): `BACKEND_ERROR` that says to create the schema.
  * - anything else: `BACKEND_ERROR`.
  *
@@ -83,6 +91,17 @@ export function mapError(err: unknown, ctx: ErrorContext): EventStoreError {
     });
   }
   const where = `PostgreSQL ${ctx.operation}`;
+  if (CLIENT_TIMEOUT_MESSAGES.test(fieldOf(err, 'message') ?? '')) {
+    return new EventStoreError(
+      ErrorCodes.TIMEOUT,
+      `${where} timed out (${pgMessage(err)}); ${
+        ctx.operation === 'append'
+          ? 'the append may or may not have been applied: retry it with the same event ids'
+          : 'retry it'
+      }`,
+      { cause: err, streamId },
+    );
+  }
   if (
     (sqlState !== undefined &&
       (sqlState.startsWith('08') ||

@@ -1,6 +1,7 @@
 import type { PoolConfig } from 'pg';
 import { InvalidArgumentError } from '../../contract/index.js';
-import { assertKnownOptions, assertKnownParams } from '../../url-options.js';
+import { assertKnownOptions, assertKnownParams, readDeadlines } from '../../url-options.js';
+import { deadlineConfig } from './deadlines.js';
 import { PgliteDriver, PgPoolDriver } from './driver.js';
 import { mapError } from './map-error.js';
 import { checkOptions, DEFAULT_SCHEMA, openStore } from './open-store.js';
@@ -11,7 +12,15 @@ import {
 } from './postgres-event-store.js';
 import { validateSchemaName } from './schema.js';
 
-const SERVER_PARAMS = ['schema', 'max', 'sslmode', 'application_name', 'group_commit'];
+const SERVER_PARAMS = [
+  'schema',
+  'max',
+  'sslmode',
+  'application_name',
+  'group_commit',
+  'timeout_ms',
+  'connect_timeout_ms',
+];
 
 /** The `group_commit` URL parameter: `off`, or the group transactions in flight (checked with the options). */
 function groupCommitParam(url: URL): PostgresEventStoreOptions['groupCommit'] {
@@ -75,19 +84,24 @@ function poolConfig(url: URL): PoolConfig {
  * The URL layer (see `createEventStore`):
  * - `postgres://user:pass@host:port/db?schema=NAME` (or `postgresql://`): a pg Pool the store owns and closes.
  *   Parameters: `schema` (default `eventstore`), `max` (pool size), `sslmode`, `application_name`,
- *   `group_commit` (`off`, or the group transactions in flight; default 1).
+ *   `group_commit` (`off`, or the group transactions in flight; default 1), `timeout_ms` (every call's deadline,
+ *   default 30000), `connect_timeout_ms` (getting a connection, default 10000).
  * - `pglite:memory` and `pglite:./dir` (a persisted data directory): an embedded PGlite the store owns.
- *   Parameters: `schema`, `group_commit`.
+ *   Parameters: `schema`, `group_commit`, `timeout_ms`.
  *
- * Options: `autoCreate` (default true).
+ * Options: `autoCreate` (default true), `timeoutMs` and `connectTimeoutMs` (the same as the URL parameters).
  */
 export async function openFromUrl(url: URL, options: Record<string, unknown>): Promise<PostgresEventStore> {
-  assertKnownOptions(options, ['autoCreate']);
   const autoCreate = options.autoCreate as boolean | undefined;
   if (url.protocol === 'pglite:') {
-    assertKnownParams(url, ['schema', 'group_commit']);
+    // PGlite runs in this process: there is no connection to lose and no server to freeze, so the deadline is the
+    // store's own (the call fails with TIMEOUT; the query itself cannot be interrupted and finishes in the
+    // background).
+    assertKnownOptions(options, ['autoCreate', 'timeoutMs']);
+    assertKnownParams(url, ['schema', 'group_commit', 'timeout_ms']);
+    const { timeoutMs } = readDeadlines(url, options);
     const schema = validateSchemaName(url.searchParams.get('schema') ?? DEFAULT_SCHEMA);
-    const checked = checkOptions({ schema, autoCreate, groupCommit: groupCommitParam(url) }, 1);
+    const checked = checkOptions({ schema, autoCreate, groupCommit: groupCommitParam(url), timeoutMs }, 1);
     const where = decodeURIComponent(url.pathname);
     if (where === '' || url.host !== '') {
       throw new InvalidArgumentError(
@@ -106,13 +120,15 @@ export async function openFromUrl(url: URL, options: Record<string, unknown>): P
     }
     return openStore(new PgliteDriver(db, true), checked);
   }
+  assertKnownOptions(options, ['autoCreate', 'timeoutMs', 'connectTimeoutMs']);
   assertKnownParams(url, SERVER_PARAMS);
+  const deadlines = readDeadlines(url, options);
   const schema = validateSchemaName(url.searchParams.get('schema') ?? DEFAULT_SCHEMA);
   const checked = checkOptions(
-    { schema, autoCreate, groupCommit: groupCommitParam(url) },
+    { schema, autoCreate, groupCommit: groupCommitParam(url), timeoutMs: deadlines.timeoutMs },
     DEFAULT_MAX_IN_FLIGHT,
   );
-  const config = poolConfig(url);
+  const config = { ...poolConfig(url), ...deadlineConfig(deadlines) };
   const { default: pg } = await import('pg');
   const pool = new pg.Pool(config);
   // An idle connection that breaks (server restart, pg_terminate_backend) is dropped by the pool; without a
