@@ -2,12 +2,14 @@ import { describe } from 'vitest';
 import { appendTests } from './append.js';
 import { badInputTests } from './bad-input.js';
 import { closeTests } from './close.js';
+import { commandHandlingTests } from './command-handling.js';
 import { concurrencyTests } from './concurrency.js';
 import { idempotencyTests } from './idempotency.js';
 import { modelTests } from './model.js';
 import { readAllTests } from './read-all.js';
 import { readStreamTests } from './read-stream.js';
 import type { ConformanceTarget } from './support.js';
+import { upcastingTests } from './upcasting.js';
 
 export { closeTests } from './close.js';
 export type { ConformanceTarget } from './support.js';
@@ -32,5 +34,7 @@ export function describeEventStoreConformance(target: ConformanceTarget): void {
     badInputTests(target);
     modelTests(target);
     closeTests(target);
+    commandHandlingTests(target);
+    upcastingTests(target);
   });
 }

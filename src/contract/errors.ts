@@ -16,6 +16,8 @@ import type { ExpectedVersion } from './types.js';
  * - `TIMEOUT`: a deadline passed before the backend answered. Same advice as `UNAVAILABLE`.
  * - `STORE_CLOSED`: the store was used after `close()`.
  * - `BACKEND_ERROR`: any other backend failure. The backend's own error is in `cause`.
+ * - `UPCAST_FAILED`: a stored event could not be brought to its type's current shape (a missing or failing
+ *   upcaster, or an event written by newer code). Nothing stored changed; see `UpcastError`.
  */
 export const ErrorCodes = {
   WRONG_EXPECTED_VERSION: 'WRONG_EXPECTED_VERSION',
@@ -27,6 +29,7 @@ export const ErrorCodes = {
   TIMEOUT: 'TIMEOUT',
   STORE_CLOSED: 'STORE_CLOSED',
   BACKEND_ERROR: 'BACKEND_ERROR',
+  UPCAST_FAILED: 'UPCAST_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,0 +1,2 @@
+export * from './event-ids.js';
+export * from './handle-command.js';

@@ -1,0 +1,2 @@
+export * from './upcasters.js';
+export * from './with-upcasting.js';
