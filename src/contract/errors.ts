@@ -160,7 +160,7 @@ export class TimeoutError extends EventStoreError {
     const stream = options.streamId === undefined ? '' : `Stream '${options.streamId}': `;
     const outcome =
       operation === 'append'
-        ? '; the events may or may not have been written, so retry with the same event ids'
+        ? '; the append may or may not have been applied: retry it with the same event ids'
         : '';
     super(
       ErrorCodes.TIMEOUT,

@@ -82,7 +82,7 @@ export function mapError(err: unknown, ctx: ErrorContext = {}): EventStoreError 
     case ErrorType.TIMEOUT:
       return new EventStoreError(
         ErrorCodes.TIMEOUT,
-        `EventStoreDB did not answer before the deadline${where}; the outcome is unknown, retry with the same event ids`,
+        `EventStoreDB did not answer before the deadline${where}; an append may or may not have been applied: retry it with the same event ids`,
         base,
       );
     case ErrorType.UNAVAILABLE:
@@ -90,7 +90,7 @@ export function mapError(err: unknown, ctx: ErrorContext = {}): EventStoreError 
     case ErrorType.CANCELLED:
       return new EventStoreError(
         ErrorCodes.UNAVAILABLE,
-        `EventStoreDB is unavailable${where}; the outcome is unknown, retry with the same event ids`,
+        `EventStoreDB is unavailable${where}; an append may or may not have been applied: retry it with the same event ids`,
         base,
       );
     default: {

@@ -64,7 +64,7 @@ it('a frozen emulator process fails an append with TIMEOUT within the deadline, 
     expect(outcomes.append!.error).toMatchObject({ code: 'TIMEOUT' });
     expect(outcomes.append!.ms).toBeLessThan(DEADLINE_MS + SLACK_MS);
     expect((outcomes.append!.error as Error).message).toMatch(
-      /outcome is unknown, retry with the same event ids/,
+      /may or may not have been applied: retry it with the same event ids/,
     );
     // The client's streaming reads carry no gRPC deadline: the store's own deadline (TIMEOUT) or, at the latest,
     // gRPC keepalive (UNAVAILABLE) ends them.
