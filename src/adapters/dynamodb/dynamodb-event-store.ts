@@ -13,6 +13,7 @@ import {
   InvalidArgumentError,
   type RecordedEvent,
 } from '../../contract/index.js';
+import { StreamLanes } from '../../internal/stream-lanes.js';
 import { assertKnownOptions } from '../../url-options.js';
 import { appendEvents } from './append.js';
 import { DynamoDBCommitter } from './committer.js';
@@ -102,6 +103,7 @@ export class DynamoDBEventStore extends BaseEventStore {
   readonly #window: number;
   readonly #holes = new Map<bigint, number>();
   readonly #heads: StreamHeads;
+  readonly #lanes = new StreamLanes();
   #ready: Promise<void> | undefined;
 
   /** @internal Use `createDynamoDBEventStore` or `createEventStore('dynamodb://…')`. */
@@ -169,10 +171,15 @@ export class DynamoDBEventStore extends BaseEventStore {
 
   protected async _append(prepared: PreparedAppend): Promise<AppendResult> {
     await this.#ensureReady();
-    return appendEvents(
-      { ctx: this.#ctx, committer: this.#committer, heads: this.#heads, idempotencyWindow: this.#window },
-      prepared,
-    );
+    const deps = {
+      ctx: this.#ctx,
+      committer: this.#committer,
+      heads: this.#heads,
+      idempotencyWindow: this.#window,
+    };
+    if (typeof prepared.expectedVersion === 'number') return appendEvents(deps, prepared);
+    // 'any'/'stream_exists' decide from the stream's head: one at a time per stream in this store (see StreamLanes).
+    return this.#lanes.run(prepared.streamId, () => appendEvents(deps, prepared));
   }
 
   protected async *_readStream(

@@ -20,6 +20,7 @@ import {
   type RecordedEvent,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
+import { StreamLanes } from '../../internal/stream-lanes.js';
 import { type AppendDeps, appendEvents, type IdempotencyMode } from './append.js';
 import { toRecorded } from './convert.js';
 import { PositionFinder } from './find-position.js';
@@ -62,6 +63,7 @@ export class EventStoreDBEventStore extends BaseEventStore {
   readonly #client: EventStoreDBClient;
   readonly #ownsClient: boolean;
   readonly #append: AppendDeps;
+  readonly #lanes = new StreamLanes();
 
   constructor(client: EventStoreDBClient, options: EventStoreDBEventStoreOptions = {}, ownsClient = false) {
     super(options);
@@ -90,7 +92,11 @@ export class EventStoreDBEventStore extends BaseEventStore {
    */
   protected async _append(prepared: PreparedAppend): Promise<AppendResult> {
     if (prepared.events.length === 0) return this.#emptyAppend(prepared);
-    return appendEvents(this.#append, prepared);
+    if (typeof prepared.expectedVersion === 'number' || this.#append.idempotency === 'server') {
+      return appendEvents(this.#append, prepared);
+    }
+    // 'any'/'stream_exists' decide from the stream's head: one at a time per stream in this store (see StreamLanes).
+    return this.#lanes.run(prepared.streamId, () => appendEvents(this.#append, prepared));
   }
 
   async #emptyAppend(prepared: PreparedAppend): Promise<AppendResult> {
