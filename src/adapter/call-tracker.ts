@@ -1,4 +1,4 @@
-import { StoreClosedError, TimeoutError } from '../contract/errors.js';
+import { type Operation, StoreClosedError, TimeoutError } from '../contract/errors.js';
 import { Call, type CallContext } from './call-context.js';
 
 /** Something in flight with a deadline: a call, or one pull of a read iterator. */
@@ -77,7 +77,7 @@ export class CallTracker {
    * signal aborts, with the TimeoutError as its reason).
    */
   run<T>(
-    operation: string,
+    operation: Operation,
     streamId: string | undefined,
     run: (call: CallContext) => Promise<T>,
   ): Promise<T> {
@@ -118,7 +118,7 @@ export class CallTracker {
    * validates and returns the adapter's iterable, or `undefined` when there is nothing to read.
    */
   iterate<T>(
-    operation: string,
+    operation: Operation,
     streamId: string | undefined,
     open: (call: CallContext) => AsyncIterable<T> | undefined,
   ): AsyncIterableIterator<T> {
@@ -165,7 +165,7 @@ interface Request<T> {
  */
 class StoreIterator<T> implements AsyncIterableIterator<T>, Watched {
   readonly #tracker: CallTracker;
-  readonly #operation: string;
+  readonly #operation: Operation;
   readonly #streamId: string | undefined;
   #open: ((call: CallContext) => AsyncIterable<T> | undefined) | undefined;
   readonly #call = new Call(0);
@@ -184,7 +184,7 @@ class StoreIterator<T> implements AsyncIterableIterator<T>, Watched {
 
   constructor(
     tracker: CallTracker,
-    operation: string,
+    operation: Operation,
     streamId: string | undefined,
     open: (call: CallContext) => AsyncIterable<T> | undefined,
   ) {

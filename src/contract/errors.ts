@@ -6,18 +6,45 @@ import type { ExpectedVersion } from './types.js';
  *
  * - `WRONG_EXPECTED_VERSION`: the stream was not at the version the append expected. Nothing was written.
  * - `INVALID_ARGUMENT`: the caller passed something the contract does not accept (bad stream id, event,
- *   option, URL …). Raised before anything is written.
+ *   option, URL …). Raised before anything is sent to the backend. `argument` names what was wrong.
  * - `EVENT_TOO_LARGE`: one event is larger than the adapter's `capabilities.maxEventBytes`. Nothing was written.
  * - `APPEND_TOO_LARGE`: the batch has more events than `capabilities.maxEventsPerAppend` or more bytes than
- *   `capabilities.maxAppendBytes`. Nothing was written.
+ *   `capabilities.maxAppendBytes` (or than the server accepts). Nothing was written.
  * - `STREAM_DELETED`: the stream was deleted (tombstoned) in a backend that keeps deletions.
- * - `UNAVAILABLE`: the backend could not be reached or dropped the connection. For an append the outcome
- *   may be unknown: retry it with the same event ids, and the idempotency rules make the retry safe.
- * - `TIMEOUT`: a deadline passed before the backend answered. Same advice as `UNAVAILABLE`.
+ * - `UNAUTHORIZED`: the backend refused the credentials (wrong password, unknown or expired key, bad
+ *   signature, no credentials found) or refused the permission the operation needs (a role without
+ *   `CREATE` on the schema, an IAM policy without `dynamodb:Query` …). A configuration error: retrying the same
+ *   call does not help; fix the credentials or grants. Nothing was written.
+ * - `UNAVAILABLE`: the backend could not be reached (connection refused, DNS name not found, no route), dropped
+ *   the connection, is shutting down, or stayed overloaded (throttled, too many connections) through the
+ *   adapter's bounded retries. Worth retrying later. For an append the outcome may be unknown: retry it with the
+ *   same event ids, and the idempotency rules make the retry safe. Reads have no such doubt.
+ * - `TIMEOUT`: a deadline passed before the backend answered (the adapter's or the driver's call deadline, a
+ *   statement timeout). Same advice as `UNAVAILABLE`.
  * - `STORE_CLOSED`: the store was used after `close()`.
- * - `BACKEND_ERROR`: any other backend failure. The backend's own error is in `cause`.
+ * - `BACKEND_ERROR`: any other backend failure (a missing table or schema, a server-side bug …). The backend's
+ *   own error is in `cause`.
  * - `UPCAST_FAILED`: a stored event could not be brought to its type's current shape (a missing or failing
  *   upcaster, or an event written by newer code). Nothing stored changed; see `UpcastError`.
+ *
+ * ## Messages
+ *
+ * A contract error's message says, in contract terms, what failed: the backend, the operation (`append`,
+ * `readAll` …), the stream when there is one, what the failure means, and for an append whose outcome is unknown
+ * the advice to retry with the same event ids. It names the backend's reason only by its identifier (a
+ * PostgreSQL SQLSTATE such as `28P01`, an AWS error name such as `ThrottlingException`, a gRPC status or client
+ * error type such as `unavailable`, a socket error such as `ECONNREFUSED`), never by the backend's message text:
+ * a driver's message can quote a connection string, a host with credentials, a request signature or a token.
+ * The backend's own error stays in `cause`, for diagnosis. No message, context field or log line of the kit ever
+ * holds a connection string, password, key or token.
+ *
+ * ## Context fields
+ *
+ * Every contract error may carry the fields of {@link ErrorContext} that apply: `operation`, `streamId`, and on
+ * the subclasses `expectedVersion`/`actualVersion` ({@link WrongExpectedVersionError}) and `argument`
+ * ({@link InvalidArgumentError}). `argument` is the caller's name for the offending value as a path from the
+ * method's parameters: `streamId`, `events[2].data.items[0]`, `options.expectedVersion`,
+ * `options.filter.eventTypes[1]`, and for factories `url` or `options.autoCreate`.
  */
 export const ErrorCodes = {
   WRONG_EXPECTED_VERSION: 'WRONG_EXPECTED_VERSION',
@@ -25,6 +52,7 @@ export const ErrorCodes = {
   EVENT_TOO_LARGE: 'EVENT_TOO_LARGE',
   APPEND_TOO_LARGE: 'APPEND_TOO_LARGE',
   STREAM_DELETED: 'STREAM_DELETED',
+  UNAUTHORIZED: 'UNAUTHORIZED',
   UNAVAILABLE: 'UNAVAILABLE',
   TIMEOUT: 'TIMEOUT',
   STORE_CLOSED: 'STORE_CLOSED',
@@ -34,12 +62,40 @@ export const ErrorCodes = {
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/**
+ * The contract operation a failure happened in. `'open'` covers everything a factory does before the store is
+ * returned (connecting, checking or creating the schema or table); `'close'` is `close()`.
+ */
+export type Operation = 'open' | 'append' | 'readStream' | 'readAll' | 'streamVersion' | 'close';
+
+/**
+ * What a failed call was doing, in contract terms. Adapters pass it to their `mapError` so that every contract
+ * error names the same things the same way; the fields that apply are copied onto the error.
+ */
+export interface ErrorContext {
+  operation: Operation;
+  /** The backend request that failed, for the message (e.g. `TransactWriteItems`); never holds a secret. */
+  request?: string;
+  /** The stream the operation targeted, when there was one. */
+  streamId?: string;
+  /** The expected version the caller passed to `append`. */
+  expectedVersion?: ExpectedVersion;
+  /** The stream's version when the backend reported it. */
+  actualVersion?: number;
+  /** The number of events in the append. */
+  eventCount?: number;
+  /** The append's size in bytes, as validation measured it. */
+  bytes?: number;
+}
+
 /** Options shared by every contract error. */
 export interface EventStoreErrorOptions {
-  /** The backend's own error, kept for diagnosis. Never contains credentials from the kit's side. */
+  /** The backend's own error (or the caller's, for a value that threw while being read), kept for diagnosis. */
   cause?: unknown;
   /** The stream the failed operation targeted, when there was one. */
   streamId?: string;
+  /** The contract operation that failed, when the error came from one. */
+  operation?: Operation;
 }
 
 /**
@@ -50,12 +106,15 @@ export interface EventStoreErrorOptions {
 export class EventStoreError extends Error {
   readonly code: ErrorCode;
   readonly streamId: string | undefined;
+  /** The contract operation that failed, when the error came from one. */
+  readonly operation: Operation | undefined;
 
   constructor(code: ErrorCode, message: string, options: EventStoreErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'EventStoreError';
     this.code = code;
     this.streamId = options.streamId;
+    this.operation = options.operation;
   }
 }
 
@@ -73,14 +132,14 @@ export class WrongExpectedVersionError extends EventStoreError {
     streamId: string,
     expectedVersion: ExpectedVersion,
     actualVersion: number | undefined,
-    options: { cause?: unknown; reason?: string } = {},
+    options: Omit<EventStoreErrorOptions, 'streamId'> & { reason?: string } = {},
   ) {
     const actual = actualVersion === undefined ? 'unknown' : String(actualVersion);
     super(
       ErrorCodes.WRONG_EXPECTED_VERSION,
       `Stream '${streamId}': expected version ${String(expectedVersion)}, actual version ${actual}` +
         (options.reason ? ` (${options.reason})` : ''),
-      { cause: options.cause, streamId },
+      { cause: options.cause, streamId, operation: options.operation ?? 'append' },
     );
     this.name = 'WrongExpectedVersionError';
     this.streamId = streamId;
@@ -89,9 +148,15 @@ export class WrongExpectedVersionError extends EventStoreError {
   }
 }
 
-/** An argument the contract does not accept. Raised before anything is written. */
+/**
+ * An argument the contract does not accept. Raised before anything is sent to the backend. When reading the
+ * caller's value threw (a getter, a revoked Proxy), the caller's error is in `cause`.
+ */
 export class InvalidArgumentError extends EventStoreError {
-  /** The name of the offending argument or field, e.g. `events[2].data`. */
+  /**
+   * The offending argument or field as a path from the method's parameters, e.g. `events[2].data`,
+   * `options.filter.eventTypes[0]`, or for a factory `url` or `options.autoCreate`.
+   */
   readonly argument: string | undefined;
 
   constructor(message: string, options: EventStoreErrorOptions & { argument?: string } = {}) {
@@ -107,11 +172,17 @@ export class EventTooLargeError extends EventStoreError {
   readonly sizeBytes: number;
   readonly maxBytes: number;
 
-  constructor(streamId: string, eventIndex: number, sizeBytes: number, maxBytes: number) {
+  constructor(
+    streamId: string,
+    eventIndex: number,
+    sizeBytes: number,
+    maxBytes: number,
+    options: Omit<EventStoreErrorOptions, 'streamId'> = {},
+  ) {
     super(
       ErrorCodes.EVENT_TOO_LARGE,
       `Stream '${streamId}': event ${eventIndex} is ${sizeBytes} bytes, the limit is ${maxBytes}`,
-      { streamId },
+      { cause: options.cause, streamId, operation: options.operation ?? 'append' },
     );
     this.name = 'EventTooLargeError';
     this.eventIndex = eventIndex;
@@ -120,16 +191,25 @@ export class EventTooLargeError extends EventStoreError {
   }
 }
 
-/** The batch exceeds `capabilities.maxEventsPerAppend` or `capabilities.maxAppendBytes`. Nothing was written. */
+/**
+ * The batch exceeds `capabilities.maxEventsPerAppend` or `capabilities.maxAppendBytes`, or the server's own
+ * limit (then the server's error is in `cause`). Nothing was written.
+ */
 export class AppendTooLargeError extends EventStoreError {
   readonly eventCount: number;
   readonly sizeBytes: number;
 
-  constructor(streamId: string, eventCount: number, sizeBytes: number, limit: string) {
+  constructor(
+    streamId: string,
+    eventCount: number,
+    sizeBytes: number,
+    limit: string,
+    options: Omit<EventStoreErrorOptions, 'streamId'> = {},
+  ) {
     super(
       ErrorCodes.APPEND_TOO_LARGE,
       `Stream '${streamId}': append of ${eventCount} events (${sizeBytes} bytes) exceeds ${limit}`,
-      { streamId },
+      { cause: options.cause, streamId, operation: options.operation ?? 'append' },
     );
     this.name = 'AppendTooLargeError';
     this.eventCount = eventCount;
@@ -137,10 +217,21 @@ export class AppendTooLargeError extends EventStoreError {
   }
 }
 
+/**
+ * The backend refused the credentials or the permission the operation needs. Retrying does not help: fix the
+ * configuration. The backend's error is in `cause`.
+ */
+export class UnauthorizedError extends EventStoreError {
+  constructor(message: string, options: EventStoreErrorOptions = {}) {
+    super(ErrorCodes.UNAUTHORIZED, message, options);
+    this.name = 'UnauthorizedError';
+  }
+}
+
 /** The store was used after `close()`. */
 export class StoreClosedError extends EventStoreError {
-  constructor() {
-    super(ErrorCodes.STORE_CLOSED, 'The event store is closed');
+  constructor(options: EventStoreErrorOptions = {}) {
+    super(ErrorCodes.STORE_CLOSED, 'The event store is closed', options);
     this.name = 'StoreClosedError';
   }
 }
@@ -152,11 +243,11 @@ export class StoreClosedError extends EventStoreError {
  */
 export class TimeoutError extends EventStoreError {
   /** The operation that timed out, e.g. `append`. */
-  readonly operation: string;
+  override readonly operation: Operation;
   /** The deadline the call had, in milliseconds. */
   readonly timeoutMs: number;
 
-  constructor(operation: string, timeoutMs: number, options: EventStoreErrorOptions = {}) {
+  constructor(operation: Operation, timeoutMs: number, options: EventStoreErrorOptions = {}) {
     const stream = options.streamId === undefined ? '' : `Stream '${options.streamId}': `;
     const outcome =
       operation === 'append'
@@ -165,12 +256,89 @@ export class TimeoutError extends EventStoreError {
     super(
       ErrorCodes.TIMEOUT,
       `${stream}${operation} did not finish within ${timeoutMs} ms${outcome}`,
-      options,
+      { ...options, operation },
     );
     this.name = 'TimeoutError';
     this.operation = operation;
     this.timeoutMs = timeoutMs;
   }
+}
+
+/**
+ * Socket and DNS error codes (Node's `err.code`) that mean the backend could not be reached or the connection
+ * broke: every adapter maps them to `UNAVAILABLE`. `ETIMEDOUT` is here too: it is the operating system giving
+ * up on a connection or a keepalive probe (an unreachable or vanished host), not a call deadline.
+ */
+export const SOCKET_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EAI_NODATA',
+  'EAI_NONAME',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENETRESET',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * The socket or DNS error code of `err` (or of the first error inside an `AggregateError`, as Node raises when
+ * every address of a host refused), when it is one of {@link SOCKET_ERROR_CODES}.
+ */
+export function socketErrorCode(err: unknown): string | undefined {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && SOCKET_ERROR_CODES.has(code)) return code;
+    const inner = (e as { errors?: unknown }).errors;
+    e = Array.isArray(inner) ? inner[0] : (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+const IDENTIFIER = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/**
+ * A backend's error identifier (SQLSTATE, AWS error name, gRPC status, socket code) made safe for a message:
+ * kept when it looks like an identifier, `'unknown'` otherwise, so free text can never slip through.
+ */
+export function reasonId(id: unknown): string {
+  return typeof id === 'string' && IDENTIFIER.test(id) ? id : typeof id === 'number' ? String(id) : 'unknown';
+}
+
+/**
+ * Builds the contract error for a backend failure, with the message policy of {@link ErrorCodes}: the backend,
+ * the operation, the stream, what the failure means (`meaning`, written by the adapter in contract terms), the
+ * backend's reason as an identifier, and for an append that failed with `UNAVAILABLE` or `TIMEOUT` the advice to
+ * retry with the same event ids. Only writes carry that advice: a read that failed changed nothing.
+ */
+export function backendError(
+  code: ErrorCode,
+  backend: string,
+  ctx: ErrorContext,
+  meaning: string,
+  reason: unknown,
+  cause: unknown,
+): EventStoreError {
+  const request = ctx.request === undefined ? '' : ` (${ctx.request})`;
+  const stream = ctx.streamId === undefined ? '' : ` on stream '${ctx.streamId}'`;
+  const unknownOutcome =
+    ctx.operation === 'append' && (code === ErrorCodes.UNAVAILABLE || code === ErrorCodes.TIMEOUT)
+      ? '; the append may or may not have been applied: retry it with the same event ids'
+      : '';
+  const message = `${backend} ${ctx.operation}${request} failed${stream}: ${meaning} [${reasonId(reason)}]${unknownOutcome}`;
+  const options = { cause, streamId: ctx.streamId, operation: ctx.operation };
+  return code === ErrorCodes.UNAUTHORIZED
+    ? new UnauthorizedError(message, options)
+    : new EventStoreError(code, message, options);
 }
 
 /**

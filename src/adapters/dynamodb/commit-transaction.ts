@@ -133,7 +133,11 @@ export async function sendCommit(
       if ((err as { name?: string }).name === 'ValidationException' && members.length > 1) {
         throw new SplitGroup();
       }
-      throw mapError(err, 'TransactWriteItems', members.length === 1 ? head.append.streamId : undefined);
+      throw mapError(err, {
+        operation: 'append',
+        request: 'TransactWriteItems',
+        streamId: members.length === 1 ? head.append.streamId : undefined,
+      });
     }
   }
   const failed = (i: number) => i >= 0 && reasons[i]?.Code === 'ConditionalCheckFailed';

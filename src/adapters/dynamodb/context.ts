@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { mapError } from './map-error.js';
+import { type ErrorContext, mapError } from './map-error.js';
 import { type RetryPolicy, withRetry } from './retry.js';
 
 /** What the adapter's parts share: the client, the table, and how to call DynamoDB with retries. */
@@ -29,12 +29,12 @@ export class StoreContext {
     });
   }
 
-  /** Runs `fn` with retries and maps a final failure to a contract error. */
-  async call<T>(operation: string, fn: () => Promise<T>, idempotent = true, streamId?: string): Promise<T> {
+  /** Runs `fn` with retries and maps a final failure to a contract error; `where` names the failed call. */
+  async call<T>(where: ErrorContext, fn: () => Promise<T>, idempotent = true): Promise<T> {
     try {
       return await this.retrying(fn, idempotent);
     } catch (err) {
-      throw mapError(err, operation, streamId);
+      throw mapError(err, where);
     }
   }
 }

@@ -198,7 +198,7 @@ export class DynamoDBEventStore extends BaseEventStore {
     do {
       const remaining = maxCount - yielded;
       const out = await ctx.call(
-        'Query (stream)',
+        { operation: 'readStream', request: 'Query (stream)', streamId },
         () =>
           ctx.client.send(
             new QueryCommand({
@@ -217,7 +217,6 @@ export class DynamoDBEventStore extends BaseEventStore {
             { abortSignal: call.signal },
           ),
         true,
-        streamId,
       );
       for (const item of out.Items ?? []) {
         yield decodeEvent(item);
@@ -252,7 +251,7 @@ export class DynamoDBEventStore extends BaseEventStore {
     await this.#ensureReady();
     const ctx = this.#ctx;
     const out = await ctx.call(
-      'Query (stream version)',
+      { operation: 'streamVersion', request: 'Query (stream version)', streamId: id },
       () =>
         ctx.client.send(
           new QueryCommand({
@@ -268,7 +267,6 @@ export class DynamoDBEventStore extends BaseEventStore {
           { abortSignal: call.signal },
         ),
       true,
-      id,
     );
     const last = out.Items?.[0];
     return last === undefined ? 0 : decodeVersion(last);

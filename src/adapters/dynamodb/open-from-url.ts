@@ -62,7 +62,7 @@ export async function openFromUrl(url: URL, options: Record<string, unknown>): P
       argument: 'url',
     });
   }
-  const tableName = validateTableName(decodeURIComponent(table));
+  const tableName = validateTableName(decodeURIComponent(table), 'url');
   const deadlines = readDeadlines(url, options);
   const config: DynamoDBClientConfig = { maxAttempts: 1 };
   const region = url.searchParams.get('region');

@@ -83,7 +83,7 @@ export class PositionAllocator {
     // Not idempotent: retried only after errors that prove nothing was applied. A lost response burns its
     // positions; they become a hole that readers fill (see fillHole).
     const out = await ctx.call(
-      'UpdateItem (position counter)',
+      { operation: 'append', request: 'UpdateItem (position counter)' },
       () =>
         ctx.client.send(
           new UpdateItemCommand({
@@ -130,7 +130,7 @@ async function nearestClaimAtOrBefore(
   bucket: bigint,
   position: bigint,
 ): Promise<Claim | undefined> {
-  const out = await ctx.call('Query (claims)', () =>
+  const out = await ctx.call({ operation: 'readAll', request: 'Query (claims)' }, () =>
     ctx.client.send(
       new QueryCommand({
         TableName: ctx.tableName,

@@ -99,7 +99,7 @@ async function queryBucket(
   from: bigint,
   limit: number,
 ): Promise<{ items: Item[]; more: boolean }> {
-  const out = await ctx.call('Query (log index)', () =>
+  const out = await ctx.call({ operation: 'readAll', request: 'Query (log index)' }, () =>
     ctx.client.send(
       new QueryCommand({
         TableName: ctx.tableName,
@@ -123,7 +123,7 @@ async function nextVisible(
   fromBucket: bigint,
   expected: bigint,
 ): Promise<Item | undefined> {
-  const counter = await ctx.call('GetItem (position counter)', () =>
+  const counter = await ctx.call({ operation: 'readAll', request: 'GetItem (position counter)' }, () =>
     ctx.client.send(new GetItemCommand({ TableName: ctx.tableName, Key: COUNTER_KEY })),
   );
   const high = decodeCounter(counter.Item);

@@ -57,7 +57,7 @@ async function queryRefs(
     values[':v'] = { S: VERSION_PREFIX };
   }
   const out = await ctx.call(
-    'Query (stream)',
+    { operation: 'append', request: 'Query (stream)', streamId },
     () =>
       ctx.client.send(
         new QueryCommand({
@@ -72,7 +72,6 @@ async function queryRefs(
         }),
       ),
     true,
-    streamId,
   );
   return (out.Items ?? []).map(decodeRef);
 }

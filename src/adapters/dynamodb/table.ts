@@ -13,11 +13,11 @@ import { sleep } from './retry.js';
 const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
 
 /** DynamoDB's rule for table names: 3 to 255 of `a-z A-Z 0-9 _ - .`. */
-export function validateTableName(name: unknown): string {
+export function validateTableName(name: unknown, argument = 'options.tableName'): string {
   if (typeof name !== 'string' || !TABLE_NAME.test(name)) {
     throw new InvalidArgumentError(
       'The DynamoDB table name must be 3 to 255 characters of a-z, A-Z, 0-9, underscore, hyphen and dot',
-      { argument: 'tableName' },
+      { argument },
     );
   }
   return name;
@@ -85,7 +85,7 @@ export async function ensureTable(
       table = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
     } catch (err) {
       if ((err as { name?: string }).name !== 'ResourceNotFoundException')
-        throw mapError(err, 'DescribeTable');
+        throw mapError(err, { operation: 'open', request: 'DescribeTable' });
     }
     if (table) {
       checkShape(table, tableName);
@@ -94,7 +94,8 @@ export async function ensureTable(
       try {
         await client.send(new CreateTableCommand(tableDefinition(tableName)));
       } catch (err) {
-        if ((err as { name?: string }).name !== 'ResourceInUseException') throw mapError(err, 'CreateTable');
+        if ((err as { name?: string }).name !== 'ResourceInUseException')
+          throw mapError(err, { operation: 'open', request: 'CreateTable' });
       }
       created = true;
       continue;

@@ -21,7 +21,7 @@ import {
   WrongExpectedVersionError,
 } from '../../contract/index.js';
 import { PositionFinder } from './find-position.js';
-import { mapError, versionOf } from './map-error.js';
+import { type ErrorContext, mapError, versionOf } from './map-error.js';
 import { encodePosition, hasLogPosition, type LogPosition } from './position.js';
 import type { StreamHeads } from './stream-heads.js';
 
@@ -83,8 +83,9 @@ function toEventData(prepared: PreparedAppend): EventData[] {
   );
 }
 
-function contextOf(prepared: PreparedAppend) {
+function contextOf(prepared: PreparedAppend): ErrorContext {
   return {
+    operation: 'append',
     streamId: prepared.streamId,
     expectedVersion: prepared.requestedExpectedVersion,
     eventCount: prepared.events.length,
@@ -260,7 +261,7 @@ async function readTail(deps: AppendDeps, streamId: string): Promise<TailEvent[]
     }
   } catch (err) {
     if (err instanceof StreamNotFoundError) return [];
-    throw mapError(err, { streamId });
+    throw mapError(err, { operation: 'append', request: 'read', streamId });
   }
   return out.reverse();
 }
@@ -304,7 +305,7 @@ async function readRange(deps: AppendDeps, streamId: string, first: number, n: n
     }
   } catch (err) {
     if (err instanceof StreamNotFoundError) return [];
-    throw mapError(err, { streamId });
+    throw mapError(err, { operation: 'append', request: 'read', streamId });
   }
   return out;
 }
@@ -318,7 +319,7 @@ async function positionOf(deps: AppendDeps, streamId: string, version: number, i
   const [read] = await readRange(deps, streamId, version, 1);
   if (read?.id === id && hasLogPosition(read.position)) return encodePosition(read.position);
   const found = await new PositionFinder(deps.client, streamId).find(id).catch((err: unknown) => {
-    throw mapError(err, { streamId });
+    throw mapError(err, { operation: 'append', request: 'read', streamId });
   });
   if (found) return encodePosition(found);
   throw new EventStoreError(

@@ -147,7 +147,7 @@ export class EventStoreDBEventStore extends BaseEventStore {
         done = true;
         return;
       }
-      throw mapError(err, { streamId: q.streamId });
+      throw mapError(err, { operation: 'readStream', streamId: q.streamId });
     } finally {
       if (!done) await abandon(read);
     }
@@ -172,7 +172,7 @@ export class EventStoreDBEventStore extends BaseEventStore {
       return version;
     } catch (err) {
       if (err instanceof StreamNotFoundError) return 0;
-      throw mapError(err, { streamId: id });
+      throw mapError(err, { operation: 'streamVersion', streamId: id });
     }
   }
 

@@ -1,25 +1,24 @@
 import { convertToCommandError, ErrorType } from '@eventstore/db-client';
 import {
   AppendTooLargeError,
+  backendError,
+  type ErrorCode,
   ErrorCodes,
-  EventStoreError,
-  type ExpectedVersion,
+  type ErrorContext,
+  type EventStoreError,
   isEventStoreError,
+  socketErrorCode,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
 
-/** What the failed operation was, for the error's context. */
-export interface ErrorContext {
-  streamId?: string;
-  expectedVersion?: ExpectedVersion;
-  eventCount?: number;
-  bytes?: number;
-}
+export type { ErrorContext } from '../../contract/index.js';
 
 interface ClientError {
   type?: unknown;
+  code?: unknown;
   actualVersion?: unknown;
   maxAppendSize?: unknown;
+  message?: unknown;
 }
 
 /** The client's CurrentRevision (`bigint` revision or `'no_stream'`) as a contract version (revision + 1, or 0). */
@@ -30,25 +29,97 @@ export function versionOf(revision: unknown): number | undefined {
 }
 
 /**
- * Turns what `@eventstore/db-client` throws into a contract error; the client's error stays in `cause`. Messages
- * name the failure, never the connection string (the client's own message may hold endpoints).
+ * The gRPC status codes the client leaves as 'unknown' (fixed by the gRPC specification; the adapter does not
+ * load `@grpc/grpc-js` itself, which is the client's dependency, not the kit's).
+ */
+const GrpcStatus = { PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, UNAUTHENTICATED: 16 } as const;
+const GRPC_NAMES: Record<number, string> = {
+  7: 'PERMISSION_DENIED',
+  8: 'RESOURCE_EXHAUSTED',
+  16: 'UNAUTHENTICATED',
+};
+
+/** What the client throws when `esdb+discover://` found no node (the name did not resolve, or no node answered). */
+const DISCOVERY_FAILED = /^Failed to discover after \d+ attempts/;
+
+interface Classified {
+  code: ErrorCode;
+  meaning: string;
+  reason: unknown;
+}
+
+function classify(err: unknown, e: ClientError): Classified {
+  const grpcCode = typeof e.code === 'number' ? e.code : undefined;
+  const grpcName = grpcCode === undefined ? undefined : GRPC_NAMES[grpcCode];
+  switch (e.type) {
+    case ErrorType.ACCESS_DENIED:
+      return {
+        code: ErrorCodes.UNAUTHORIZED,
+        meaning: 'the server refused the credentials or the permission the operation needs',
+        reason: e.type,
+      };
+    case ErrorType.DEADLINE_EXCEEDED:
+    case ErrorType.TIMEOUT:
+      return { code: ErrorCodes.TIMEOUT, meaning: 'no answer before the deadline', reason: e.type };
+    case ErrorType.UNAVAILABLE:
+    case ErrorType.NOT_LEADER:
+    case ErrorType.CANCELLED:
+      return {
+        code: ErrorCodes.UNAVAILABLE,
+        meaning: 'the server could not be reached, is not the leader, or ended the call',
+        reason: e.type,
+      };
+  }
+  // Statuses the client leaves as 'unknown'.
+  if (grpcCode === GrpcStatus.PERMISSION_DENIED || grpcCode === GrpcStatus.UNAUTHENTICATED) {
+    return {
+      code: ErrorCodes.UNAUTHORIZED,
+      meaning: 'the server refused the credentials or the permission the operation needs',
+      reason: grpcName,
+    };
+  }
+  if (grpcCode === GrpcStatus.RESOURCE_EXHAUSTED) {
+    return { code: ErrorCodes.UNAVAILABLE, meaning: 'the server is overloaded', reason: grpcName };
+  }
+  const socket = socketErrorCode(err);
+  if (socket !== undefined) {
+    return { code: ErrorCodes.UNAVAILABLE, meaning: 'the server could not be reached', reason: socket };
+  }
+  if (typeof e.message === 'string' && DISCOVERY_FAILED.test(e.message)) {
+    return {
+      code: ErrorCodes.UNAVAILABLE,
+      meaning: 'cluster discovery found no node (the name does not resolve, or no node answered)',
+      reason: 'discovery-failed',
+    };
+  }
+  const kind = typeof e.type === 'string' ? e.type : err instanceof Error ? err.name : typeof err;
+  return {
+    code: ErrorCodes.BACKEND_ERROR,
+    meaning: 'the server or client reported an error (see cause)',
+    reason: kind,
+  };
+}
+
+/**
+ * Turns what `@eventstore/db-client` throws into a contract error, keeping it as `cause`. The message follows
+ * the contract's policy (see `ErrorCodes`): it names the client's error type or gRPC status, never the client's
+ * message text, which may hold endpoints.
  *
  * - WrongExpectedVersionError → WRONG_EXPECTED_VERSION, actualVersion = current revision + 1 (0 for no stream);
  * - StreamDeletedError → STREAM_DELETED;
  * - MaxAppendSizeExceededError → APPEND_TOO_LARGE;
+ * - AccessDeniedError (gRPC UNAUTHENTICATED, the server's access-denied), gRPC PERMISSION_DENIED → UNAUTHORIZED;
  * - DeadlineExceededError, TimeoutError (the server's commit/prepare timeout) → TIMEOUT;
- * - UnavailableError, NotLeaderError, CancelledError (the server ended the call) → UNAVAILABLE: retry with the same
- *   event ids;
+ * - UnavailableError (also a name that does not resolve, a closed port), NotLeaderError, CancelledError (the server
+ *   ended the call), gRPC RESOURCE_EXHAUSTED, socket errors, `esdb+discover://` finding no node → UNAVAILABLE;
  * - anything else → BACKEND_ERROR.
  */
-export function mapError(err: unknown, ctx: ErrorContext = {}): EventStoreError {
+export function mapError(err: unknown, ctx: ErrorContext): EventStoreError {
   if (isEventStoreError(err)) return err;
   // Some calls (e.g. the client's server-features probe) reject with a raw gRPC ServiceError: type it first.
   const converted = typeof err === 'object' && err !== null ? convertToCommandError(err as Error) : err;
   const e = (typeof converted === 'object' && converted !== null ? converted : {}) as ClientError;
   const stream = ctx.streamId;
-  const where = stream === undefined ? '' : ` (stream '${stream}')`;
-  const base = { cause: err, streamId: stream };
   switch (e.type) {
     case ErrorType.WRONG_EXPECTED_VERSION:
       return new WrongExpectedVersionError(
@@ -58,48 +129,23 @@ export function mapError(err: unknown, ctx: ErrorContext = {}): EventStoreError 
         { cause: err },
       );
     case ErrorType.STREAM_DELETED:
-      return new EventStoreError(
+      return backendError(
         ErrorCodes.STREAM_DELETED,
-        `EventStoreDB: the stream is deleted${where}`,
-        base,
+        'EventStoreDB',
+        ctx,
+        'the stream is deleted',
+        e.type,
+        err,
       );
-    case ErrorType.MAXIMUM_APPEND_SIZE_EXCEEDED: {
-      const error = new AppendTooLargeError(
+    case ErrorType.MAXIMUM_APPEND_SIZE_EXCEEDED:
+      return new AppendTooLargeError(
         stream ?? '',
         ctx.eventCount ?? 0,
         ctx.bytes ?? 0,
         `the server's MaxAppendSize ${String(e.maxAppendSize ?? 'unknown')}`,
+        { cause: err },
       );
-      Object.defineProperty(error, 'cause', {
-        value: err,
-        enumerable: false,
-        configurable: true,
-        writable: true,
-      });
-      return error;
-    }
-    case ErrorType.DEADLINE_EXCEEDED:
-    case ErrorType.TIMEOUT:
-      return new EventStoreError(
-        ErrorCodes.TIMEOUT,
-        `EventStoreDB did not answer before the deadline${where}; an append may or may not have been applied: retry it with the same event ids`,
-        base,
-      );
-    case ErrorType.UNAVAILABLE:
-    case ErrorType.NOT_LEADER:
-    case ErrorType.CANCELLED:
-      return new EventStoreError(
-        ErrorCodes.UNAVAILABLE,
-        `EventStoreDB is unavailable${where}; an append may or may not have been applied: retry it with the same event ids`,
-        base,
-      );
-    default: {
-      const kind = typeof e.type === 'string' ? e.type : err instanceof Error ? err.name : typeof err;
-      return new EventStoreError(
-        ErrorCodes.BACKEND_ERROR,
-        `EventStoreDB request failed: ${kind}${where}`,
-        base,
-      );
-    }
   }
+  const { code, meaning, reason } = classify(err, e);
+  return backendError(code, 'EventStoreDB', ctx, meaning, reason, err);
 }

@@ -166,7 +166,7 @@ export async function* readAllEvents(
   try {
     yield* read(client, q);
   } catch (err) {
-    throw mapError(err);
+    throw mapError(err, { operation: 'readAll' });
   }
 }
 

@@ -1,34 +1,18 @@
 import {
+  backendError,
+  type ErrorCode,
   ErrorCodes,
-  EventStoreError,
-  type ExpectedVersion,
+  type ErrorContext,
+  type EventStoreError,
   isEventStoreError,
+  socketErrorCode,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
 
-/** What the failed operation was, so that a conflict can name its stream and expected version. */
-export interface ErrorContext {
-  operation: 'append' | 'readStream' | 'readAll' | 'streamVersion' | 'migrate' | 'connect';
-  streamId?: string;
-  expectedVersion?: ExpectedVersion;
-}
-
-/** Node socket errors that mean the server could not be reached or the connection broke. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-]);
+export type { ErrorContext } from '../../contract/index.js';
 
 /** node-postgres reports a broken connection with messages but no code. */
-const NETWORK_MESSAGES =
+const BROKEN_CONNECTION =
   /connection terminated|connection (?:is )?closed|client has encountered a connection error|not queryable/i;
 
 /**
@@ -39,39 +23,68 @@ const NETWORK_MESSAGES =
 export const CLIENT_TIMEOUT_MESSAGES =
   /^(?:query read timeout|connection terminated due to connection timeout|timeout expired|timeout exceeded when trying to connect)$/i;
 
+/** node-postgres when the server asks for a password and none was given. */
+const NO_PASSWORD = /client password must be a string|password authentication failed/i;
+
 function fieldOf(err: unknown, name: string): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const value = (err as Record<string, unknown>)[name];
   return typeof value === 'string' ? value : undefined;
 }
 
-/** Removes anything that looks like credentials in a URL (`scheme://user:secret@`), in case a driver echoes one. */
-export function redact(text: string): string {
-  return text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@')
-    .replace(/password=\S+/gi, 'password=***');
+interface Classified {
+  code: ErrorCode;
+  meaning: string;
 }
 
-function pgMessage(err: unknown): string {
-  return redact(fieldOf(err, 'message') ?? String(err));
+/** SQLSTATE → contract code, for the states that are not conflicts. */
+function classifySqlState(state: string): Classified | undefined {
+  if (state.startsWith('28') || state === '42501') {
+    return {
+      code: ErrorCodes.UNAUTHORIZED,
+      meaning:
+        state === '42501'
+          ? 'the role lacks a privilege the operation needs (grant it, or create the schema with a role that has it)'
+          : 'the server refused the credentials',
+    };
+  }
+  if (state.startsWith('08') || state === '57P01' || state === '57P02' || state === '57P03') {
+    return { code: ErrorCodes.UNAVAILABLE, meaning: 'the server is unavailable or dropped the connection' };
+  }
+  if (state === '53300') {
+    return { code: ErrorCodes.UNAVAILABLE, meaning: 'the server has no connection slot left' };
+  }
+  if (state === '57014') {
+    return { code: ErrorCodes.TIMEOUT, meaning: 'a statement timeout passed or the query was cancelled' };
+  }
+  if (state === '42P01' || state === '3F000' || state === '42883') {
+    return {
+      code: ErrorCodes.BACKEND_ERROR,
+      meaning:
+        'the event store schema is missing or incomplete; open the store with autoCreate (the default) once to create it',
+    };
+  }
+  if (state === '3D000') return { code: ErrorCodes.BACKEND_ERROR, meaning: 'the database does not exist' };
+  return undefined;
 }
 
 /**
- * Turns a PostgreSQL/PGlite/node-postgres error into a contract error, keeping the original as `cause`.
+ * Turns a PostgreSQL/PGlite/node-postgres error into a contract error, keeping the original as `cause`. The
+ * message follows the contract's policy (see `ErrorCodes`): it names the SQLSTATE or socket code, never the
+ * driver's message text.
  *
  * - `23505` unique violation, `40001` serialization failure, `40P01` deadlock during an append: a concurrent
  *   writer got there first, so `WRONG_EXPECTED_VERSION` (nothing was written).
- * - connection class `08…`, server shutdown `57P01/02/03`, too many connections `53300`, authentication `28…`,
- *   socket errors: `UNAVAILABLE` (for an append the outcome may be unknown; retry with the same event ids).
- * - `57014` statement timeout or cancel, and node-postgres's own connect and query deadlines: `TIMEOUT`.
+ * - `28…` (wrong password, unknown role, no `pg_hba.conf` entry), `42501` insufficient privilege, no password
+ *   given when the server wants one: `UNAUTHORIZED`.
+ * - connection class `08…`, server shutdown `57P01/02/03`, too many connections `53300`, socket and DNS errors
+ *   (`ECONNREFUSED`, `ENOTFOUND` …), a connection the driver reports broken: `UNAVAILABLE`.
+ * - `57014` statement timeout or cancel, node-postgres's own connect and query deadlines: `TIMEOUT`.
  * - missing schema objects (`42P01`, `3F000`, `42883`): `BACKEND_ERROR` that says to create the schema.
  * - anything else: `BACKEND_ERROR`.
- *
- * Messages never contain the connection string or password: the URL is never passed to the driver as a string,
- * and driver messages go through {@link redact}.
  */
 export function mapError(err: unknown, ctx: ErrorContext): EventStoreError {
-  if (isEventStoreError(err)) return err as EventStoreError;
+  if (isEventStoreError(err)) return err;
   const sqlState = fieldOf(err, 'code');
   const streamId = ctx.streamId;
   if (
@@ -85,57 +98,47 @@ export function mapError(err: unknown, ctx: ErrorContext): EventStoreError {
         : sqlState === '40001'
           ? 'serialization failure'
           : 'deadlock';
-    return new WrongExpectedVersionError(streamId, ctx.expectedVersion ?? 'any', undefined, {
+    return new WrongExpectedVersionError(streamId, ctx.expectedVersion ?? 'any', ctx.actualVersion, {
       cause: err,
       reason,
     });
   }
-  const where = `PostgreSQL ${ctx.operation}`;
-  if (CLIENT_TIMEOUT_MESSAGES.test(fieldOf(err, 'message') ?? '')) {
-    return new EventStoreError(
-      ErrorCodes.TIMEOUT,
-      `${where} timed out (${pgMessage(err)}); ${
-        ctx.operation === 'append'
-          ? 'the append may or may not have been applied: retry it with the same event ids'
-          : 'retry it'
-      }`,
-      { cause: err, streamId },
+  const fail = (c: Classified, reason: unknown) =>
+    backendError(c.code, 'PostgreSQL', ctx, c.meaning, reason, err);
+  const byState = sqlState === undefined ? undefined : classifySqlState(sqlState);
+  if (byState) return fail(byState, sqlState);
+  const socket = socketErrorCode(err);
+  if (socket !== undefined) {
+    const dns = socket.startsWith('EAI_') || socket === 'ENOTFOUND';
+    return fail(
+      {
+        code: ErrorCodes.UNAVAILABLE,
+        meaning: dns ? 'the server name does not resolve' : 'the server could not be reached',
+      },
+      socket,
     );
   }
-  if (
-    (sqlState !== undefined &&
-      (sqlState.startsWith('08') ||
-        sqlState.startsWith('28') ||
-        sqlState === '57P01' ||
-        sqlState === '57P02' ||
-        sqlState === '57P03' ||
-        sqlState === '53300' ||
-        NETWORK_CODES.has(sqlState))) ||
-    NETWORK_MESSAGES.test(fieldOf(err, 'message') ?? '')
-  ) {
-    return new EventStoreError(
-      ErrorCodes.UNAVAILABLE,
-      `${where} failed: the server is unavailable or dropped the connection (${sqlState ?? 'no code'}: ${pgMessage(err)})`,
-      { cause: err, streamId },
+  const message = fieldOf(err, 'message') ?? '';
+  if (CLIENT_TIMEOUT_MESSAGES.test(message)) {
+    return fail(
+      { code: ErrorCodes.TIMEOUT, meaning: 'the driver timed out waiting for the server' },
+      'timeout',
     );
   }
-  if (sqlState === '57014') {
-    return new EventStoreError(ErrorCodes.TIMEOUT, `${where} timed out: ${pgMessage(err)}`, {
-      cause: err,
-      streamId,
-    });
-  }
-  if (sqlState === '42P01' || sqlState === '3F000' || sqlState === '42883') {
-    return new EventStoreError(
-      ErrorCodes.BACKEND_ERROR,
-      `${where} failed: the event store schema is missing or incomplete; open the store with autoCreate ` +
-        `(the default) once to create it (${sqlState}: ${pgMessage(err)})`,
-      { cause: err, streamId },
+  if (BROKEN_CONNECTION.test(message)) {
+    return fail(
+      { code: ErrorCodes.UNAVAILABLE, meaning: 'the server is unavailable or dropped the connection' },
+      'connection-lost',
     );
   }
-  return new EventStoreError(
-    ErrorCodes.BACKEND_ERROR,
-    `${where} failed (${sqlState ?? 'no code'}): ${pgMessage(err)}`,
-    { cause: err, streamId },
+  if (NO_PASSWORD.test(message)) {
+    return fail(
+      { code: ErrorCodes.UNAUTHORIZED, meaning: 'the server asked for a password and none was given' },
+      'no-password',
+    );
+  }
+  return fail(
+    { code: ErrorCodes.BACKEND_ERROR, meaning: 'the server or driver reported an error (see cause)' },
+    sqlState ?? (err instanceof Error ? err.name : typeof err),
   );
 }

@@ -100,7 +100,7 @@ export async function openFromUrl(url: URL, options: Record<string, unknown>): P
     assertKnownOptions(options, ['autoCreate', 'timeoutMs']);
     assertKnownParams(url, ['schema', 'group_commit', 'timeout_ms']);
     const { timeoutMs } = readDeadlines(url, options);
-    const schema = validateSchemaName(url.searchParams.get('schema') ?? DEFAULT_SCHEMA);
+    const schema = validateSchemaName(url.searchParams.get('schema') ?? DEFAULT_SCHEMA, 'url');
     const checked = checkOptions({ schema, autoCreate, groupCommit: groupCommitParam(url), timeoutMs }, 1);
     const where = decodeURIComponent(url.pathname);
     if (where === '' || url.host !== '') {
@@ -116,14 +116,14 @@ export async function openFromUrl(url: URL, options: Record<string, unknown>): P
     try {
       await db.waitReady;
     } catch (err) {
-      throw mapError(err, { operation: 'connect' });
+      throw mapError(err, { operation: 'open', request: 'connect' });
     }
     return openStore(new PgliteDriver(db, true), checked);
   }
   assertKnownOptions(options, ['autoCreate', 'timeoutMs', 'connectTimeoutMs']);
   assertKnownParams(url, SERVER_PARAMS);
   const deadlines = readDeadlines(url, options);
-  const schema = validateSchemaName(url.searchParams.get('schema') ?? DEFAULT_SCHEMA);
+  const schema = validateSchemaName(url.searchParams.get('schema') ?? DEFAULT_SCHEMA, 'url');
   const checked = checkOptions(
     { schema, autoCreate, groupCommit: groupCommitParam(url), timeoutMs: deadlines.timeoutMs },
     DEFAULT_MAX_IN_FLIGHT,

@@ -21,7 +21,7 @@ function checkGroupCommit(value: unknown, defaultMaxInFlight: number): number | 
   if (value === false) return undefined;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidArgumentError('groupCommit must be false or { maxInFlight }', {
-      argument: 'groupCommit',
+      argument: 'options.groupCommit',
     });
   }
   assertKnownOptions(value as Record<string, unknown>, ['maxInFlight']);
@@ -33,7 +33,7 @@ function checkGroupCommit(value: unknown, defaultMaxInFlight: number): number | 
     maxInFlight > 1000
   ) {
     throw new InvalidArgumentError('groupCommit.maxInFlight must be an integer from 1 to 1000', {
-      argument: 'groupCommit.maxInFlight',
+      argument: 'options.groupCommit.maxInFlight',
     });
   }
   return maxInFlight;
@@ -43,11 +43,13 @@ function checkGroupCommit(value: unknown, defaultMaxInFlight: number): number | 
 export function checkOptions(options: PostgresEventStoreOptions, defaultMaxInFlight: number): CheckedOptions {
   const schema = validateSchemaName(options.schema ?? DEFAULT_SCHEMA);
   if (options.autoCreate !== undefined && typeof options.autoCreate !== 'boolean') {
-    throw new InvalidArgumentError('autoCreate must be a boolean', { argument: 'autoCreate' });
+    throw new InvalidArgumentError('autoCreate must be a boolean', { argument: 'options.autoCreate' });
   }
   const pageSize = options.pageSize ?? 1000;
   if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > 100_000) {
-    throw new InvalidArgumentError('pageSize must be an integer from 1 to 100000', { argument: 'pageSize' });
+    throw new InvalidArgumentError('pageSize must be an integer from 1 to 100000', {
+      argument: 'options.pageSize',
+    });
   }
   const maxInFlight = checkGroupCommit(options.groupCommit, defaultMaxInFlight);
   return {
@@ -74,7 +76,7 @@ export async function openStore(driver: SqlDriver, checked: CheckedOptions): Pro
       await migrate(driver, schema);
     } catch (err) {
       await driver.close().catch(() => {});
-      throw mapError(err, { operation: 'migrate' });
+      throw mapError(err, { operation: 'open', request: 'migrate' });
     }
   }
   return store;

@@ -9,11 +9,11 @@ export { ORDINAL_BITS } from './positions.js';
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Checks a schema name (INVALID_ARGUMENT otherwise) and returns it. */
-export function validateSchemaName(schema: unknown): string {
+export function validateSchemaName(schema: unknown, argument = 'options.schema'): string {
   if (typeof schema !== 'string' || !IDENTIFIER.test(schema) || schema.startsWith('pg_')) {
     throw new InvalidArgumentError(
       'The schema name must be 1-63 characters of a-z, 0-9 and _, must not start with a digit or pg_',
-      { argument: 'schema' },
+      { argument },
     );
   }
   return schema;

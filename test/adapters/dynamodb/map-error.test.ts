@@ -19,14 +19,14 @@ describe('DynamoDB adapter: error mapping', () => {
       [named('ThrottlingException'), 'UNAVAILABLE'],
       [named('InternalServerError'), 'UNAVAILABLE'],
       [Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 'UNAVAILABLE'],
-      [named('CredentialsProviderError'), 'UNAVAILABLE'],
-      [named('UnrecognizedClientException'), 'BACKEND_ERROR'],
-      [named('InvalidSignatureException'), 'BACKEND_ERROR'],
+      [named('CredentialsProviderError'), 'UNAUTHORIZED'],
+      [named('UnrecognizedClientException'), 'UNAUTHORIZED'],
+      [named('InvalidSignatureException'), 'UNAUTHORIZED'],
       [named('ValidationException'), 'BACKEND_ERROR'],
       [new Error('anything else'), 'BACKEND_ERROR'],
     ];
     for (const [err, code] of cases) {
-      const mapped = mapError(err, 'Query', 'stream-1');
+      const mapped = mapError(err, { operation: 'readStream', request: 'Query', streamId: 'stream-1' });
       expect(mapped, String((err as Error).name)).toBeInstanceOf(EventStoreError);
       expect(mapped.code).toBe(code);
       expect(mapped.cause).toBe(err);
@@ -37,7 +37,7 @@ describe('DynamoDB adapter: error mapping', () => {
 
   it('passes contract errors through unchanged', () => {
     const err = new WrongExpectedVersionError('s', 1, 2);
-    expect(mapError(err, 'TransactWriteItems')).toBe(err);
+    expect(mapError(err, { operation: 'append', request: 'TransactWriteItems' })).toBe(err);
   });
 
   it('retries only what is safe to retry', () => {

@@ -135,9 +135,9 @@ describe('eventstoredb adapter: errors', () => {
       },
     });
     const err = await store.append(`s-${randomUUID()}`, events(1)).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'BACKEND_ERROR' });
+    expect(err).toMatchObject({ code: 'UNAUTHORIZED' });
     expect((err as Error).cause).toMatchObject({ type: 'access-denied' });
-    expect(mapError(new Error('boom'))).toMatchObject({
+    expect(mapError(new Error('boom'), { operation: 'append' })).toMatchObject({
       code: 'BACKEND_ERROR',
       message: expect.stringContaining('Error'),
     });

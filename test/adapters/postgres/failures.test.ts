@@ -155,12 +155,12 @@ it('maps a statement timeout to TIMEOUT and a missing fixture.schema to BACKEND_
   await bare.close();
 });
 
-it('reports a wrong password as UNAVAILABLE without the password or the URL anywhere in the error', async () => {
+it('reports a wrong password as UNAUTHORIZED without the password or the URL anywhere in the error', async () => {
   const secret = `s3cret-${randomUUID()}`;
   const url = new URL(serverUrl(fixture.schema));
   url.password = secret;
   const err = await caught(createEventStore(url.toString()));
-  expect(err).toMatchObject({ code: 'UNAVAILABLE' });
+  expect(err).toMatchObject({ code: 'UNAUTHORIZED' });
   expect((err as Error).cause).toMatchObject({ code: '28P01' });
   const everything = `${(err as Error).message}\n${(err as Error).stack}\n${inspect(err, { depth: 10 })}\n${JSON.stringify(err)}`;
   expect(everything).not.toContain(secret);
