@@ -228,6 +228,8 @@ function modelledCosts(maxEvents: number) {
   const sample = prepareAppend('order-12345', [event()], undefined, {
     maxEventsPerAppend: 1,
     maxEventBytes: 1e9,
+    maxEventTypeBytes: 1024,
+    maxPosition: 2n ** 63n - 1n,
     maxAppendBytes: 1e9,
     idempotencyWindow: 1,
   }).events[0]!;

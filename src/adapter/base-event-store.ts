@@ -116,7 +116,7 @@ export abstract class BaseEventStore implements EventStore {
 
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
     return this.#calls.iterate('readAll', undefined, (call) => {
-      const prepared = prepareReadAll(options);
+      const prepared = prepareReadAll(options, this.capabilities);
       return prepared.maxCount === 0 ? undefined : this._readAll(prepared, call);
     });
   }

@@ -253,11 +253,10 @@ export class TimeoutError extends EventStoreError {
       operation === 'append'
         ? '; the append may or may not have been applied: retry it with the same event ids'
         : '';
-    super(
-      ErrorCodes.TIMEOUT,
-      `${stream}${operation} did not finish within ${timeoutMs} ms${outcome}`,
-      { ...options, operation },
-    );
+    super(ErrorCodes.TIMEOUT, `${stream}${operation} did not finish within ${timeoutMs} ms${outcome}`, {
+      ...options,
+      operation,
+    });
     this.name = 'TimeoutError';
     this.operation = operation;
     this.timeoutMs = timeoutMs;

@@ -16,9 +16,15 @@ export type ExpectedVersion = 'any' | 'no_stream' | 'stream_exists' | number;
 
 /** An event to append. */
 export interface NewEvent {
-  /** The event type, a non-empty string. */
+  /**
+   * The event type: a non-empty string of at most `capabilities.maxEventTypeBytes` UTF-8 bytes, without
+   * control characters (NUL included: PostgreSQL text cannot hold it) or lone surrogates (UTF-8 cannot encode them).
+   */
   type: string;
-  /** The payload. It must survive JSON unchanged: plain objects, arrays, strings, finite numbers, booleans, null. */
+  /**
+   * The payload. It must survive JSON unchanged: plain objects, arrays, strings without lone surrogates, finite
+   * numbers, booleans, null, nested at most `MAX_JSON_DEPTH` (256) deep. Getters are refused, never called.
+   */
   data: JsonValue;
   /** Optional plain object stored beside the payload. Read back as `{}` when absent. */
   metadata?: JsonObject;
@@ -41,12 +47,12 @@ export interface RecordedEvent {
   /** 1 for the first event of a stream, then +1 per event, without gaps. */
   version: number;
   /**
-   * The event's place in the global order of {@link EventStore.readAll}: unique, at least 1, strictly increasing
-   * in readAll order, not necessarily contiguous. Within a stream, position order equals version order.
+   * The event's place in the global order of {@link EventStore.readAll}: unique, at least 1 and at most the
+   * adapter's `capabilities.maxPosition`, strictly increasing in readAll order, not necessarily contiguous. Within a
+   * stream, position order equals version order.
    *
    * Not bounded by 64 bits: the EventStoreDB adapter's positions are at least 2^64 and below 2^127 (its log
-   * positions are pairs, see docs/eventstoredb.md). Store positions as text or an arbitrary-precision number, and
-   * accept any non-negative bigint as `readAll({ after })`.
+   * positions are pairs, see docs/eventstoredb.md). Store positions as text or an arbitrary-precision number.
    */
   position: bigint;
   /** When the store recorded the event. */
@@ -84,16 +90,17 @@ export interface ReadStreamOptions {
 }
 
 export interface ReadAllFilter {
-  /** Only events whose type is one of these. */
+  /** Only events whose type is one of these: non-empty strings without control characters or lone surrogates. */
   eventTypes?: string[];
-  /** Only events whose stream id starts with this string. */
+  /** Only events whose stream id starts with this string (no control characters or lone surrogates). */
   streamPrefix?: string;
 }
 
 export interface ReadAllOptions {
   /**
-   * Exclusive: start right after this position. `0n` (the default) starts at the beginning. Any non-negative bigint,
-   * including values past 2^63 − 1 (see {@link RecordedEvent.position}).
+   * Exclusive: start right after this position. `0n` (the default) starts at the beginning. From `0n` to
+   * `capabilities.maxPosition` (2^63 − 1 on PostgreSQL, DynamoDB and memory, below 2^127 on EventStoreDB); anything
+   * else is `INVALID_ARGUMENT` (see {@link RecordedEvent.position}).
    */
   after?: bigint;
   /** The most events to return (after filtering); a non-negative integer. Unlimited by default. */
@@ -110,6 +117,17 @@ export interface Capabilities {
   readonly maxEventsPerAppend: number;
   /** The most bytes one event may take (UTF-8 of type + data JSON + metadata JSON); more is `EVENT_TOO_LARGE`. */
   readonly maxEventBytes: number;
+  /**
+   * The longest event type, in UTF-8 bytes; longer is `INVALID_ARGUMENT`. Every adapter of the kit declares
+   * `MAX_EVENT_TYPE_BYTES` (1024), which every backend stores and indexes.
+   */
+  readonly maxEventTypeBytes: number;
+  /**
+   * The largest position the adapter can return, and so the largest `readAll({ after })` it accepts (more is
+   * `INVALID_ARGUMENT`): `MAX_POSITION_INT64` (2^63 − 1, a signed 64-bit column) on PostgreSQL, DynamoDB and memory;
+   * below 2^127 on EventStoreDB, whose positions encode a pair of 63-bit log positions.
+   */
+  readonly maxPosition: bigint;
   /** The most bytes one append may take in all; more is `APPEND_TOO_LARGE`. `Infinity` when unbounded. */
   readonly maxAppendBytes: number;
   /**

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { AppendTooLargeError, EventTooLargeError, InvalidArgumentError } from './errors.js';
+import {
+  AppendTooLargeError,
+  EventTooLargeError,
+  InvalidArgumentError,
+  isEventStoreError,
+} from './errors.js';
 import type {
   AppendOptions,
   Capabilities,
@@ -13,6 +18,27 @@ import type {
 
 /** The longest stream id the contract accepts, in UTF-16 code units. */
 export const MAX_STREAM_ID_LENGTH = 255;
+
+/**
+ * The longest event type every adapter of the kit declares (`capabilities.maxEventTypeBytes`), in UTF-8 bytes:
+ * well inside what PostgreSQL can index (a btree entry holds about 2,700 bytes, and the type is indexed), and what
+ * DynamoDB and EventStoreDB store. Bytes rather than characters, because that is what the backends count.
+ */
+export const MAX_EVENT_TYPE_BYTES = 1024;
+
+/**
+ * How deep `data` and `metadata` may nest: at most 256 arrays or objects inside one another (the event's `data`
+ * object itself is level 1). Deeper JSON overflows recursive parsers and serialisers (JSON.stringify throws
+ * RangeError at a few thousand levels; common decoders in other languages stop at 128 to 1,000), so the contract
+ * refuses it with INVALID_ARGUMENT before anything is written.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/**
+ * 2^63 − 1, what a signed 64-bit column holds: the `capabilities.maxPosition` of the adapters whose positions are
+ * 64-bit integers (PostgreSQL, DynamoDB, memory).
+ */
+export const MAX_POSITION_INT64 = 2n ** 63n - 1n;
 
 /** An event after validation: its id is set and lower-case, its JSON is serialised once for every adapter. */
 export interface PreparedEvent {
@@ -56,12 +82,27 @@ export interface PreparedReadAll {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// C0 controls, DEL and C1 controls.
+// C0 controls (NUL included), DEL and C1 controls.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
-function invalid(message: string, argument: string): never {
-  throw new InvalidArgumentError(message, { argument });
+function invalid(message: string, argument: string, cause?: unknown): never {
+  throw new InvalidArgumentError(message, { argument, cause });
+}
+
+/**
+ * Runs `read`, which touches a value the caller passed (a getter, a Proxy trap …). Whatever it throws that is not
+ * a contract error becomes INVALID_ARGUMENT for `argument`, with the caller's error as `cause`: a caller's own
+ * error or a TypeError from a revoked Proxy never escapes from validation.
+ */
+function reading<T>(argument: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (isEventStoreError(err)) throw err;
+    const name = err instanceof Error ? err.name : typeof err;
+    return invalid(`${argument} could not be read: it threw ${name} (see cause)`, argument, err);
+  }
 }
 
 function describe(value: unknown): string {
@@ -70,7 +111,20 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-/** Checks a stream id: a non-empty string of at most 255 characters with no control characters. */
+/**
+ * Checks a name the backends store as text and index (a stream id, an event type, a filter on them): no control
+ * characters (NUL included: PostgreSQL text cannot hold it) and no lone surrogate (it cannot be encoded as UTF-8,
+ * so a backend would store something else).
+ */
+function checkName(value: string, argument: string): void {
+  if (CONTROL.test(value)) invalid(`${argument} must not contain control characters`, argument);
+  if (!value.isWellFormed()) invalid(`${argument} has a lone surrogate, which UTF-8 cannot encode`, argument);
+}
+
+/**
+ * Checks a stream id: a non-empty string of at most {@link MAX_STREAM_ID_LENGTH} UTF-16 code units, with no
+ * control characters (NUL included) and no lone surrogate.
+ */
 export function validateStreamId(streamId: unknown): string {
   if (typeof streamId !== 'string')
     invalid(`streamId must be a string, got ${describe(streamId)}`, 'streamId');
@@ -78,8 +132,7 @@ export function validateStreamId(streamId: unknown): string {
   if (streamId.length > MAX_STREAM_ID_LENGTH) {
     invalid(`streamId is ${streamId.length} characters, the limit is ${MAX_STREAM_ID_LENGTH}`, 'streamId');
   }
-  if (CONTROL.test(streamId)) invalid('streamId must not contain control characters', 'streamId');
-  if (!streamId.isWellFormed()) invalid('streamId has a lone surrogate', 'streamId');
+  checkName(streamId, 'streamId');
   return streamId;
 }
 
@@ -90,52 +143,136 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
+/** One value still to check in {@link assertJson}'s walk; the path is rebuilt from `parent` only for an error. */
+interface Pending {
+  value: unknown;
+  parent: Pending | undefined;
+  key: string | number;
+  depth: number;
+}
+
+const PLAIN_KEY = /^[A-Za-z_$][\w$]*$/;
+/** Path segments shown in full; a deeper path keeps its first and last segments around an ellipsis. */
+const MAX_PATH_SEGMENTS = 24;
+
+function segment(key: string | number): string {
+  if (typeof key === 'number') return `[${key}]`;
+  // JSON.stringify escapes control characters and lone surrogates, so the path is always printable.
+  return PLAIN_KEY.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+function pathOf(root: string, node: Pending | undefined): string {
+  const keys: Array<string | number> = [];
+  for (let n = node; n?.parent !== undefined; n = n.parent) keys.push(n.key);
+  keys.reverse();
+  if (keys.length <= MAX_PATH_SEGMENTS) return root + keys.map(segment).join('');
+  const head = keys
+    .slice(0, MAX_PATH_SEGMENTS / 2)
+    .map(segment)
+    .join('');
+  const tail = keys
+    .slice(-MAX_PATH_SEGMENTS / 4)
+    .map(segment)
+    .join('');
+  return `${root}${head}…${tail}`;
+}
+
+/** Marks, on the walk's stack, the point where a container's children are done: it leaves the ancestor set. */
+const LEAVE = Symbol('leave');
+
 /**
  * Throws unless `value` survives JSON unchanged. Accepted: null, booleans, finite numbers, strings without lone
- * surrogates, arrays without holes, and plain objects (prototype Object.prototype or null) with string keys.
- * Rejected: undefined, functions, symbols, BigInt, NaN/±Infinity, cycles, symbol keys, accessors, and class
- * instances (Date, Map, Buffer, custom classes …), since JSON would turn them into something else. Convert them
- * yourself (e.g. `date.toISOString()`).
+ * surrogates, arrays without holes, and plain objects (prototype Object.prototype or null) with string keys without
+ * lone surrogates, nested at most {@link MAX_JSON_DEPTH} deep. Rejected: undefined, functions, symbols, BigInt,
+ * NaN/±Infinity, cycles, symbol keys, accessors (getters are never called), class instances (Date, Map, Buffer,
+ * custom classes …), since JSON would turn them into something else; convert them yourself (e.g.
+ * `date.toISOString()`). A value whose inspection throws (a revoked Proxy, a throwing trap) is rejected with the
+ * thrown error as `cause`.
+ *
+ * The walk uses an explicit stack, so no depth of input can overflow the call stack.
  */
-export function assertJson(value: unknown, path: string, seen: Set<object> = new Set()): void {
-  switch (typeof value) {
-    case 'string':
-      if (!value.isWellFormed()) invalid(`${path} has a string with a lone surrogate`, path);
-      return;
-    case 'boolean':
-      return;
-    case 'number':
-      if (!Number.isFinite(value)) invalid(`${path} is ${value}, which JSON cannot represent`, path);
-      return;
-    case 'object': {
-      if (value === null) return;
-      if (seen.has(value)) invalid(`${path} contains a cycle`, path);
-      if (Array.isArray(value)) {
-        seen.add(value);
-        for (let i = 0; i < value.length; i++) {
-          if (!(i in value)) invalid(`${path}[${i}] is a hole in a sparse array`, `${path}[${i}]`);
-          assertJson(value[i], `${path}[${i}]`, seen);
-        }
-        seen.delete(value);
-        return;
-      }
-      if (!isPlainObject(value)) {
-        const name = (value as object).constructor?.name ?? 'unknown';
-        invalid(`${path} is an instance of ${name}; only plain objects survive JSON unchanged`, path);
-      }
-      if (Object.getOwnPropertySymbols(value).length > 0) invalid(`${path} has symbol keys`, path);
-      seen.add(value);
-      for (const key of Object.keys(value)) {
-        const desc = Object.getOwnPropertyDescriptor(value, key);
-        if (desc && !('value' in desc)) invalid(`${path}.${key} is an accessor property`, `${path}.${key}`);
-        assertJson(desc?.value, `${path}.${key}`, seen);
-      }
-      seen.delete(value);
-      return;
-    }
-    default:
-      invalid(`${path} is ${describe(value)}, which JSON cannot represent`, path);
+export function assertJson(value: unknown, path: string): void {
+  const root: Pending = { value, parent: undefined, key: '', depth: 0 };
+  const stack: Array<Pending | typeof LEAVE> = [root];
+  const ancestors = new Set<object>();
+  const open: object[] = [];
+  let node: Pending = root;
+  function fail(message: string, at: Pending = node, cause?: unknown): never {
+    const where = pathOf(path, at);
+    return invalid(`${where} ${message}`, where, cause);
   }
+  try {
+    while (stack.length > 0) {
+      const next = stack.pop()!;
+      if (next === LEAVE) {
+        ancestors.delete(open.pop()!);
+        continue;
+      }
+      node = next;
+      const v = node.value;
+      switch (typeof v) {
+        case 'string':
+          if (!v.isWellFormed()) fail('has a string with a lone surrogate, which UTF-8 cannot encode');
+          continue;
+        case 'boolean':
+          continue;
+        case 'number':
+          if (!Number.isFinite(v)) fail(`is ${v}, which JSON cannot represent`);
+          continue;
+        case 'object':
+          break;
+        default:
+          fail(`is ${describe(v)}, which JSON cannot represent`);
+      }
+      if (v === null) continue;
+      if (ancestors.has(v)) fail('contains a cycle');
+      const depth = node.depth + 1;
+      if (depth > MAX_JSON_DEPTH) invalid(`${path} is nested more than ${MAX_JSON_DEPTH} deep`, path);
+      if (Array.isArray(v)) {
+        ancestors.add(v);
+        open.push(v);
+        stack.push(LEAVE);
+        for (let i = v.length - 1; i >= 0; i--) {
+          const desc = Object.getOwnPropertyDescriptor(v, i);
+          const child: Pending = { value: desc?.value, parent: node, key: i, depth };
+          if (desc === undefined) fail('is a hole in a sparse array', child);
+          if (!('value' in desc)) fail('is an accessor property', child);
+          stack.push(child);
+        }
+        continue;
+      }
+      if (!isPlainObject(v)) {
+        const name = (v as object).constructor?.name ?? 'unknown';
+        fail(`is an instance of ${name}; only plain objects survive JSON unchanged`);
+      }
+      if (Object.getOwnPropertySymbols(v).length > 0) fail('has symbol keys');
+      ancestors.add(v);
+      open.push(v);
+      stack.push(LEAVE);
+      const keys = Object.keys(v);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const key = keys[i]!;
+        const desc = Object.getOwnPropertyDescriptor(v, key);
+        const child: Pending = { value: desc?.value, parent: node, key, depth };
+        if (!key.isWellFormed()) fail('has a key with a lone surrogate, which UTF-8 cannot encode', child);
+        if (desc !== undefined && !('value' in desc)) fail('is an accessor property', child);
+        stack.push(child);
+      }
+    }
+  } catch (err) {
+    if (isEventStoreError(err)) throw err;
+    const name = err instanceof Error ? err.name : typeof err;
+    fail(`could not be read: it threw ${name} (see cause)`, node, err);
+  }
+}
+
+/** `JSON.stringify` of a value {@link assertJson} accepted; a Proxy that changes its answers cannot make it throw. */
+function stringify(value: unknown, argument: string): string {
+  return reading(argument, () => {
+    const text = JSON.stringify(value);
+    if (typeof text !== 'string') invalid(`${argument} has no JSON form`, argument);
+    return text;
+  });
 }
 
 function utf8Length(s: string): number {
@@ -143,23 +280,39 @@ function utf8Length(s: string): number {
 }
 
 /** Validates one event and prepares it (id, serialised JSON, size). */
-export function prepareEvent(event: unknown, index: number): PreparedEvent {
+export function prepareEvent(event: unknown, index: number, capabilities: Capabilities): PreparedEvent {
   const at = `events[${index}]`;
-  if (!isPlainObject(event)) invalid(`${at} must be a plain object, got ${describe(event)}`, at);
-  for (const key of Object.keys(event)) {
-    if (key !== 'type' && key !== 'data' && key !== 'metadata' && key !== 'id') {
-      invalid(`${at} has an unknown field '${key}'`, `${at}.${key}`);
+  const fields = reading(at, () => {
+    if (!isPlainObject(event)) invalid(`${at} must be a plain object, got ${describe(event)}`, at);
+    for (const key of Object.keys(event)) {
+      if (key !== 'type' && key !== 'data' && key !== 'metadata' && key !== 'id') {
+        invalid(`${at} has an unknown field ${JSON.stringify(key)}`, `${at}${segment(key)}`);
+      }
     }
-  }
-  const { type, data, metadata, id } = event as Record<string, unknown>;
+    return event;
+  });
+  const type = reading(`${at}.type`, () => fields.type);
+  const hasData = reading(`${at}.data`, () => 'data' in fields);
+  const data = reading(`${at}.data`, () => fields.data);
+  const metadata = reading(`${at}.metadata`, () => fields.metadata);
+  const id = reading(`${at}.id`, () => fields.id);
   if (typeof type !== 'string') invalid(`${at}.type must be a string, got ${describe(type)}`, `${at}.type`);
   if (type.length === 0) invalid(`${at}.type must not be empty`, `${at}.type`);
-  if (CONTROL.test(type)) invalid(`${at}.type must not contain control characters`, `${at}.type`);
-  if (!('data' in event) || data === undefined) invalid(`${at}.data is required`, `${at}.data`);
+  checkName(type, `${at}.type`);
+  const typeBytes = utf8Length(type);
+  if (typeBytes > capabilities.maxEventTypeBytes) {
+    invalid(
+      `${at}.type is ${typeBytes} bytes in UTF-8, the limit (capabilities.maxEventTypeBytes) is ${capabilities.maxEventTypeBytes}`,
+      `${at}.type`,
+    );
+  }
+  if (!hasData || data === undefined) invalid(`${at}.data is required`, `${at}.data`);
   assertJson(data, `${at}.data`);
   let meta: JsonObject = {};
   if (metadata !== undefined) {
-    if (!isPlainObject(metadata)) invalid(`${at}.metadata must be a plain object`, `${at}.metadata`);
+    if (!reading(`${at}.metadata`, () => isPlainObject(metadata))) {
+      invalid(`${at}.metadata must be a plain object`, `${at}.metadata`);
+    }
     assertJson(metadata, `${at}.metadata`);
     meta = metadata as JsonObject;
   }
@@ -170,9 +323,9 @@ export function prepareEvent(event: unknown, index: number): PreparedEvent {
     if (typeof id !== 'string' || !UUID.test(id)) invalid(`${at}.id must be a UUID`, `${at}.id`);
     eventId = id.toLowerCase();
   }
-  const dataJson = JSON.stringify(data);
-  const metadataJson = JSON.stringify(meta);
-  const bytes = utf8Length(type) + utf8Length(dataJson) + utf8Length(metadataJson);
+  const dataJson = stringify(data, `${at}.data`);
+  const metadataJson = stringify(meta, `${at}.metadata`);
+  const bytes = typeBytes + utf8Length(dataJson) + utf8Length(metadataJson);
   return {
     id: eventId,
     idSupplied: id !== undefined,
@@ -192,27 +345,33 @@ export function normalizeExpectedVersion(expected: unknown): 'any' | 'stream_exi
   if (expected === 'stream_exists') return 'stream_exists';
   if (typeof expected === 'number') {
     if (!Number.isSafeInteger(expected) || expected < 0) {
-      invalid(`expectedVersion must be a non-negative integer, got ${expected}`, 'expectedVersion');
+      invalid(`expectedVersion must be a non-negative integer, got ${expected}`, 'options.expectedVersion');
     }
     return expected;
   }
   return invalid(
     `expectedVersion must be 'any', 'no_stream', 'stream_exists' or a non-negative integer, got ${describe(expected)}`,
-    'expectedVersion',
+    'options.expectedVersion',
   );
 }
 
-function assertOptionKeys(
-  options: unknown,
-  allowed: readonly string[],
-  name: string,
-): Record<string, unknown> {
+/**
+ * Checks an options object (undefined, or a plain object with only `allowed` keys) and returns a snapshot of its
+ * values, each read once: a getter is called at most once, and a throwing getter or Proxy is INVALID_ARGUMENT.
+ */
+function readOptions(options: unknown, allowed: readonly string[], name: string): Record<string, unknown> {
   if (options === undefined) return {};
-  if (!isPlainObject(options)) invalid(`${name} must be an object, got ${describe(options)}`, name);
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) invalid(`${name} has an unknown option '${key}'`, `${name}.${key}`);
+  const keys = reading(name, () => {
+    if (!isPlainObject(options)) invalid(`${name} must be an object, got ${describe(options)}`, name);
+    return Object.keys(options);
+  });
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    if (!allowed.includes(key))
+      invalid(`${name} has an unknown option ${JSON.stringify(key)}`, `${name}${segment(key)}`);
+    out[key] = reading(`${name}${segment(key)}`, () => (options as Record<string, unknown>)[key]);
   }
-  return options;
+  return out;
 }
 
 /**
@@ -226,22 +385,25 @@ export function prepareAppend(
   capabilities: Capabilities,
 ): PreparedAppend {
   const id = validateStreamId(streamId);
-  const opts = assertOptionKeys(options, ['expectedVersion'], 'options');
+  const opts = readOptions(options, ['expectedVersion'], 'options');
   const expectedVersion = normalizeExpectedVersion(opts.expectedVersion);
-  if (!Array.isArray(events)) invalid(`events must be an array, got ${describe(events)}`, 'events');
-  if (events.length > capabilities.maxEventsPerAppend) {
-    throw new AppendTooLargeError(
-      id,
-      events.length,
-      0,
-      `maxEventsPerAppend ${capabilities.maxEventsPerAppend}`,
-    );
+  const list = reading('events', () => {
+    if (!Array.isArray(events)) invalid(`events must be an array, got ${describe(events)}`, 'events');
+    return events as unknown[];
+  });
+  const length = reading('events', () => list.length);
+  if (length > capabilities.maxEventsPerAppend) {
+    throw new AppendTooLargeError(id, length, 0, `maxEventsPerAppend ${capabilities.maxEventsPerAppend}`);
   }
-  const prepared: PreparedEvent[] = new Array(events.length);
+  const prepared: PreparedEvent[] = new Array(length);
   const ids = new Set<string>();
   let bytes = 0;
-  for (let i = 0; i < events.length; i++) {
-    const e = prepareEvent(events[i], i);
+  for (let i = 0; i < length; i++) {
+    const e = prepareEvent(
+      reading(`events[${i}]`, () => list[i]),
+      i,
+      capabilities,
+    );
     if (ids.has(e.id)) invalid(`events[${i}].id ${e.id} appears twice in the batch`, `events[${i}].id`);
     ids.add(e.id);
     if (e.bytes > capabilities.maxEventBytes)
@@ -250,7 +412,7 @@ export function prepareAppend(
     prepared[i] = e;
   }
   if (bytes > capabilities.maxAppendBytes) {
-    throw new AppendTooLargeError(id, events.length, bytes, `maxAppendBytes ${capabilities.maxAppendBytes}`);
+    throw new AppendTooLargeError(id, length, bytes, `maxAppendBytes ${capabilities.maxAppendBytes}`);
   }
   return {
     streamId: id,
@@ -275,51 +437,60 @@ export function prepareReadStream(
   options: ReadStreamOptions | undefined,
 ): PreparedReadStream {
   const id = validateStreamId(streamId);
-  const opts = assertOptionKeys(options, ['fromVersion', 'direction', 'maxCount'], 'options');
+  const opts = readOptions(options, ['fromVersion', 'direction', 'maxCount'], 'options');
   const direction = opts.direction ?? 'forwards';
   if (direction !== 'forwards' && direction !== 'backwards') {
-    invalid(`direction must be 'forwards' or 'backwards', got ${String(direction)}`, 'direction');
+    invalid(`direction must be 'forwards' or 'backwards', got ${String(direction)}`, 'options.direction');
   }
   let fromVersion: number | undefined;
   if (opts.fromVersion !== undefined) {
     const v = opts.fromVersion;
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-      invalid(`fromVersion must be a non-negative integer, got ${String(v)}`, 'fromVersion');
+      invalid(`fromVersion must be a non-negative integer, got ${String(v)}`, 'options.fromVersion');
     }
     fromVersion = v;
   }
-  return { streamId: id, direction, fromVersion, maxCount: count(opts.maxCount, 'maxCount') };
+  return { streamId: id, direction, fromVersion, maxCount: count(opts.maxCount, 'options.maxCount') };
 }
 
-/** Validates readAll's options. */
-export function prepareReadAll(options: ReadAllOptions | undefined): PreparedReadAll {
-  const opts = assertOptionKeys(options, ['after', 'maxCount', 'filter'], 'options');
+/** Validates readAll's options; `after` may not pass the adapter's `maxPosition`. */
+export function prepareReadAll(
+  options: ReadAllOptions | undefined,
+  capabilities: Pick<Capabilities, 'maxPosition'>,
+): PreparedReadAll {
+  const opts = readOptions(options, ['after', 'maxCount', 'filter'], 'options');
   let after = 0n;
   if (opts.after !== undefined) {
-    if (typeof opts.after !== 'bigint' || opts.after < 0n) {
-      invalid(`after must be a non-negative bigint position, got ${describe(opts.after)}`, 'after');
+    if (typeof opts.after !== 'bigint' || opts.after < 0n || opts.after > capabilities.maxPosition) {
+      invalid(
+        `after must be a bigint position from 0n to ${capabilities.maxPosition} (capabilities.maxPosition), got ${typeof opts.after === 'bigint' ? opts.after : describe(opts.after)}`,
+        'options.after',
+      );
     }
     after = opts.after;
   }
-  const filter = assertOptionKeys(opts.filter, ['eventTypes', 'streamPrefix'], 'filter');
+  const filter = readOptions(opts.filter, ['eventTypes', 'streamPrefix'], 'options.filter');
   let eventTypes: string[] | undefined;
   if (filter.eventTypes !== undefined) {
-    const types = filter.eventTypes;
-    if (!Array.isArray(types) || types.some((t) => typeof t !== 'string' || t.length === 0)) {
-      invalid('filter.eventTypes must be an array of non-empty strings', 'filter.eventTypes');
-    }
-    if (types.length === 0)
-      invalid('filter.eventTypes must not be empty; omit it to read every type', 'filter.eventTypes');
+    const arg = 'options.filter.eventTypes';
+    const types = reading(arg, () => {
+      if (!Array.isArray(filter.eventTypes)) invalid(`${arg} must be an array of non-empty strings`, arg);
+      return Array.from(filter.eventTypes as unknown[]);
+    });
+    if (types.length === 0) invalid(`${arg} must not be empty; omit it to read every type`, arg);
+    types.forEach((t, i) => {
+      if (typeof t !== 'string' || t.length === 0)
+        invalid(`${arg} must be an array of non-empty strings`, `${arg}[${i}]`);
+      checkName(t, `${arg}[${i}]`);
+    });
     eventTypes = [...new Set(types as string[])];
   }
   let streamPrefix: string | undefined;
   if (filter.streamPrefix !== undefined) {
-    if (typeof filter.streamPrefix !== 'string')
-      invalid('filter.streamPrefix must be a string', 'filter.streamPrefix');
-    if (CONTROL.test(filter.streamPrefix)) {
-      invalid('filter.streamPrefix must not contain control characters', 'filter.streamPrefix');
-    }
+    const arg = 'options.filter.streamPrefix';
+    if (typeof filter.streamPrefix !== 'string') invalid(`${arg} must be a string`, arg);
+    checkName(filter.streamPrefix, arg);
     streamPrefix = filter.streamPrefix === '' ? undefined : filter.streamPrefix;
   }
-  return { after, maxCount: count(opts.maxCount, 'maxCount'), eventTypes, streamPrefix };
+  return { after, maxCount: count(opts.maxCount, 'options.maxCount'), eventTypes, streamPrefix };
 }

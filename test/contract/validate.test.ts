@@ -12,6 +12,8 @@ import type { Capabilities } from '../../src/index.js';
 const unbounded: Capabilities = {
   maxEventsPerAppend: Number.POSITIVE_INFINITY,
   maxEventBytes: 1024,
+  maxEventTypeBytes: 1024,
+  maxPosition: 2n ** 63n - 1n,
   maxAppendBytes: Number.POSITIVE_INFINITY,
   idempotencyWindow: 'stream',
 };
@@ -58,7 +60,9 @@ describe('validation', () => {
       fromVersion: undefined,
       maxCount: Number.POSITIVE_INFINITY,
     });
-    expect(prepareReadAll({ after: 5n, filter: { eventTypes: ['A', 'A'], streamPrefix: '' } })).toEqual({
+    expect(
+      prepareReadAll({ after: 5n, filter: { eventTypes: ['A', 'A'], streamPrefix: '' } }, unbounded),
+    ).toEqual({
       after: 5n,
       maxCount: Number.POSITIVE_INFINITY,
       eventTypes: ['A'],

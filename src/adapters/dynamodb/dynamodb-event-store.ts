@@ -11,6 +11,8 @@ import {
   type AppendResult,
   type Capabilities,
   InvalidArgumentError,
+  MAX_EVENT_TYPE_BYTES,
+  MAX_POSITION_INT64,
   type RecordedEvent,
 } from '../../contract/index.js';
 import { StreamLanes } from '../../internal/stream-lanes.js';
@@ -146,6 +148,8 @@ export class DynamoDBEventStore extends BaseEventStore {
     this.capabilities = Object.freeze({
       maxEventsPerAppend: MAX_EVENTS_PER_APPEND,
       maxEventBytes: MAX_EVENT_BYTES,
+      maxEventTypeBytes: MAX_EVENT_TYPE_BYTES,
+      maxPosition: MAX_POSITION_INT64,
       maxAppendBytes: MAX_APPEND_BYTES,
       idempotencyWindow: this.#window,
     });

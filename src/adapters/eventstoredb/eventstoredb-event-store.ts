@@ -17,6 +17,7 @@ import {
   type Capabilities,
   ErrorCodes,
   EventStoreError,
+  MAX_EVENT_TYPE_BYTES,
   type RecordedEvent,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
@@ -26,7 +27,7 @@ import { toRecorded } from './convert.js';
 import { PositionFinder } from './find-position.js';
 import { DEFAULT_MAX_APPEND_SIZE, declaredLimits, MAX_RECORD_SIZE } from './limits.js';
 import { mapError } from './map-error.js';
-import { encodePosition, hasLogPosition } from './position.js';
+import { encodePosition, hasLogPosition, MAX_POSITION } from './position.js';
 import { abandon, readAllEvents } from './read-all.js';
 import { StreamHeads } from './stream-heads.js';
 
@@ -79,6 +80,8 @@ export class EventStoreDBEventStore extends BaseEventStore {
     this.capabilities = Object.freeze({
       maxEventsPerAppend: Number.POSITIVE_INFINITY,
       ...limits,
+      maxEventTypeBytes: MAX_EVENT_TYPE_BYTES,
+      maxPosition: MAX_POSITION,
       // The server's cache guarantees nothing (a restart empties it).
       idempotencyWindow: idempotency === 'server' ? 0 : window,
     });

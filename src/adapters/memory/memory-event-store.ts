@@ -11,6 +11,8 @@ import {
   type Capabilities,
   type JsonObject,
   type JsonValue,
+  MAX_EVENT_TYPE_BYTES,
+  MAX_POSITION_INT64,
   type RecordedEvent,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
@@ -41,6 +43,8 @@ interface StoredStream {
 const DEFAULT_LIMITS = {
   maxEventsPerAppend: Number.POSITIVE_INFINITY,
   maxEventBytes: 64 * 1024 * 1024,
+  maxEventTypeBytes: MAX_EVENT_TYPE_BYTES,
+  maxPosition: MAX_POSITION_INT64,
   maxAppendBytes: Number.POSITIVE_INFINITY,
 };
 

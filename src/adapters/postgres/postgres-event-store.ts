@@ -13,6 +13,8 @@ import {
   isEventStoreError,
   type JsonObject,
   type JsonValue,
+  MAX_EVENT_TYPE_BYTES,
+  MAX_POSITION_INT64,
   type RecordedEvent,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
@@ -47,6 +49,8 @@ export const DEFAULT_MAX_IN_FLIGHT = 1;
 export const POSTGRES_CAPABILITIES: Capabilities = Object.freeze({
   maxEventsPerAppend: 100_000,
   maxEventBytes: 32 * 1024 * 1024,
+  maxEventTypeBytes: MAX_EVENT_TYPE_BYTES,
+  maxPosition: MAX_POSITION_INT64,
   maxAppendBytes: 64 * 1024 * 1024,
   idempotencyWindow: 'stream' as const,
 });

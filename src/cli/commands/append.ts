@@ -7,6 +7,8 @@ import { expectArgs, parseExpectedVersion, parseJson, UsageError, validateEarly 
 const UNBOUNDED: Capabilities = {
   maxEventsPerAppend: Number.POSITIVE_INFINITY,
   maxEventBytes: Number.POSITIVE_INFINITY,
+  maxEventTypeBytes: Number.POSITIVE_INFINITY,
+  maxPosition: 2n ** 128n,
   maxAppendBytes: Number.POSITIVE_INFINITY,
   idempotencyWindow: 'stream',
 };

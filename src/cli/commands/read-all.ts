@@ -35,7 +35,9 @@ position you saw to resume. --type (repeatable) and --prefix filter by event typ
           }
         : {}),
     };
-    validateEarly('read-all', () => prepareReadAll(options));
+    // Shape only: the store checks \`after\` against its own capabilities.maxPosition once it is open (every
+    // adapter's positions are below 2^128).
+    validateEarly('read-all', () => prepareReadAll(options, { maxPosition: 2n ** 128n }));
     return async (store, out) => {
       const table = new Table(EVENT_HEADERS, out.line);
       for await (const e of store.readAll(options)) {
