@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EventStore } from '../index.js';
+import { type EventStore, type JsonObject, MAX_JSON_DEPTH, MAX_POSITION } from '../index.js';
 import {
   type ConformanceTarget,
   collect,
@@ -20,6 +20,30 @@ class Money {
   constructor(readonly cents: number) {}
 }
 
+/** `levels` arrays nested inside one another around `1`. */
+function nested(levels: number): unknown {
+  let value: unknown = 1;
+  for (let i = 0; i < levels; i++) value = [value];
+  return value;
+}
+
+/** A Proxy whose every trap throws TypeError, as a revoked one does. */
+function revokedProxy(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
+
+/** A plain-looking object whose `key` getter throws `error`. */
+function throwingGetter(key: string, error: Error, rest: Record<string, unknown> = {}): object {
+  return Object.defineProperty({ ...rest }, key, {
+    enumerable: true,
+    get() {
+      throw error;
+    },
+  });
+}
+
 /** Values JSON would not return unchanged. */
 const badData: Array<[string, unknown]> = [
   ['undefined', undefined],
@@ -37,6 +61,11 @@ const badData: Array<[string, unknown]> = [
   ['a class instance', new Money(5)],
   ['a sparse array', sparse],
   ['a lone surrogate', 'bad \ud800 string'],
+  ['a lone low surrogate in an array', ['ok', '\udc00']],
+  ['a key with a lone surrogate', { ['key\ud800']: 1 }],
+  ['nesting 10,000 deep', nested(10_000)],
+  ['nesting one level past the limit', nested(MAX_JSON_DEPTH + 1)],
+  ['a revoked Proxy', revokedProxy()],
 ];
 
 export function badInputTests(target: ConformanceTarget): void {
@@ -178,6 +207,112 @@ export function badInputTests(target: ConformanceTarget): void {
           code: 'INVALID_ARGUMENT',
         });
       }
+    });
+
+    it('refuses JSON nested deeper than MAX_JSON_DEPTH, and stores exactly that depth', async () => {
+      // nested(n) is n arrays around 1; inside `{ v }` the object is level 1, so n = MAX_JSON_DEPTH - 1 is the limit.
+      const deepest = { v: nested(MAX_JSON_DEPTH - 1) } as JsonObject;
+      const id = streamId();
+      await h.store.append(id, [{ type: 'Deep', data: deepest, metadata: deepest }]);
+      const [e] = await readStream(h.store, id);
+      expect(e!.data).toEqual(deepest);
+      expect(e!.metadata).toEqual(deepest);
+      for (const data of [{ v: nested(MAX_JSON_DEPTH) }, nested(10_000)]) {
+        await rejectsAndKeepsStream([[{ type: 'Deep', data }]]);
+        await rejectsAndKeepsStream([[{ type: 'Deep', data: 1, metadata: { data } }]]);
+      }
+    });
+
+    it('refuses NUL and lone surrogates in stream ids, event types and readAll filters', async () => {
+      for (const id of ['lone\ud800', 'low\udc00', 'nul\u0000']) {
+        await expect(append(id, events(1))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+        await expect(h.store.streamVersion(id)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+        await expect(collect(h.store.readStream(id))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      }
+      for (const type of ['T\ud800', '\udc00T', 'T\u0000', 'T\u0000x']) {
+        await rejectsAndKeepsStream([[...events(1), { type, data: {} }]]);
+      }
+      const bad: unknown[] = [
+        { filter: { eventTypes: ['A\u0000'] } },
+        { filter: { eventTypes: ['A', 'T\ud800'] } },
+        { filter: { streamPrefix: 'p\u0000' } },
+        { filter: { streamPrefix: 'p\udbff' } },
+      ];
+      for (const options of bad) {
+        await expect(collect(h.store.readAll(options as never))).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+        });
+      }
+    });
+
+    it('refuses an event type longer than maxEventTypeBytes, and stores one of exactly that length', async () => {
+      const { maxEventTypeBytes } = h.store.capabilities;
+      // Two UTF-8 bytes per character: the limit counts bytes, not characters.
+      const longest = `${'x'.repeat(maxEventTypeBytes % 2)}${'é'.repeat(Math.floor(maxEventTypeBytes / 2))}`;
+      expect(Buffer.byteLength(longest)).toBe(maxEventTypeBytes);
+      const id = streamId();
+      await h.store.append(id, [{ type: longest, data: 1 }]);
+      expect((await readStream(h.store, id)).map((e) => e.type)).toEqual([longest]);
+      const found = await collect(h.store.readAll({ filter: { eventTypes: [longest], streamPrefix: id } }));
+      expect(found.map((e) => e.type)).toEqual([longest]);
+      await rejectsAndKeepsStream([[{ type: `${longest}x`, data: 1 }]]);
+      await rejectsAndKeepsStream([[{ type: 'x'.repeat(2_800), data: 1 }]]);
+    });
+
+    it('refuses readAll positions outside 0..2^63-1, and accepts the largest', async () => {
+      for (const after of [MAX_POSITION + 1n, 2n ** 64n, 10n ** 38n, -1n, -(2n ** 63n)]) {
+        await expect(collect(h.store.readAll({ after }))).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+          argument: 'options.after',
+        });
+      }
+      await expect(collect(h.store.readAll({ after: MAX_POSITION }))).resolves.toEqual([]);
+    });
+
+    it('turns a throwing getter or a revoked Proxy anywhere in the arguments into INVALID_ARGUMENT with the error as cause', async () => {
+      const mine = new Error('the caller’s own error');
+      const cases: unknown[][] = [
+        [revokedProxy()],
+        [[revokedProxy()]],
+        [[...events(1), revokedProxy()]],
+        [[throwingGetter('type', mine, { data: 1 })]],
+        [[throwingGetter('data', mine, { type: 'A' })]],
+        [[throwingGetter('metadata', mine, { type: 'A', data: 1 })]],
+        [[{ type: 'A', data: revokedProxy() }]],
+        [[{ type: 'A', data: { nested: [revokedProxy()] } }]],
+        [[{ type: 'A', data: 1, metadata: revokedProxy() }]],
+        [events(1), revokedProxy()],
+        [events(1), throwingGetter('expectedVersion', mine)],
+      ];
+      for (const args of cases) await rejectsAndKeepsStream(args);
+      const err = await append(streamId(), [throwingGetter('type', mine, { data: 1 })]).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'events[0].type' });
+      expect((err as Error).cause).toBe(mine);
+      const revoked = await append(streamId(), [revokedProxy()]).catch((e: unknown) => e);
+      expect(revoked).toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'events[0]' });
+      expect((revoked as Error).cause).toBeInstanceOf(TypeError);
+
+      const id = streamId();
+      await h.store.append(id, events(1));
+      for (const options of [revokedProxy(), throwingGetter('maxCount', mine)]) {
+        await expect(collect(h.store.readStream(id, options as never))).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+        });
+      }
+      for (const options of [
+        revokedProxy(),
+        throwingGetter('after', mine),
+        { filter: revokedProxy() },
+        { filter: throwingGetter('eventTypes', mine) },
+        { filter: { eventTypes: revokedProxy() } },
+      ]) {
+        const e = await collect(h.store.readAll(options as never)).catch((x: unknown) => x);
+        expect(e).toMatchObject({ code: 'INVALID_ARGUMENT' });
+        expect((e as Error).cause).toBeDefined();
+      }
+      expect(await readStream(h.store, id)).toHaveLength(1);
     });
 
     it('rejects an event over maxEventBytes with EVENT_TOO_LARGE, writing none of the batch', async () => {
