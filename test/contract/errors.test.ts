@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
   AppendTooLargeError,
+  backendError,
   ErrorCodes,
   EventStoreError,
   EventTooLargeError,
   InvalidArgumentError,
   isEventStoreError,
   StoreClosedError,
+  socketErrorCode,
+  UnauthorizedError,
   WrongExpectedVersionError,
 } from '../../src/index.js';
 
@@ -56,5 +59,65 @@ describe('contract errors', () => {
 
   it('lists every code once, as its own value', () => {
     for (const [key, value] of Object.entries(ErrorCodes)) expect(key).toBe(value);
+  });
+
+  it('accepts a cause on every error class', () => {
+    const cause = new Error('backend');
+    const errors = [
+      new EventStoreError('BACKEND_ERROR', 'x', { cause }),
+      new WrongExpectedVersionError('s', 1, 2, { cause }),
+      new InvalidArgumentError('x', { cause }),
+      new EventTooLargeError('s', 0, 10, 5, { cause }),
+      new AppendTooLargeError('s', 2, 10, 'max', { cause }),
+      new UnauthorizedError('x', { cause }),
+      new StoreClosedError({ cause }),
+    ];
+    for (const err of errors) expect(err.cause, err.name).toBe(cause);
+    expect(new UnauthorizedError('x')).toMatchObject({ code: 'UNAUTHORIZED', name: 'UnauthorizedError' });
+  });
+
+  it('builds backend errors by one message policy: identifiers only, and the retry advice only for appends', () => {
+    const cause = new Error('postgres://u:hunter2@h/db');
+    const write = backendError(
+      'UNAVAILABLE',
+      'PostgreSQL',
+      { operation: 'append', streamId: 's-1' },
+      'down',
+      'ECONNREFUSED',
+      cause,
+    );
+    expect(write).toMatchObject({ code: 'UNAVAILABLE', operation: 'append', streamId: 's-1', cause });
+    expect(write.message).toBe(
+      "PostgreSQL append failed on stream 's-1': down [ECONNREFUSED]; the append may or may not have been applied: retry it with the same event ids",
+    );
+    const read = backendError(
+      'TIMEOUT',
+      'DynamoDB',
+      { operation: 'readAll', request: 'Query' },
+      'slow',
+      'TimeoutError',
+      cause,
+    );
+    expect(read.message).toBe('DynamoDB readAll (Query) failed: slow [TimeoutError]');
+    // Anything that is not an identifier never reaches the message.
+    const odd = backendError(
+      'BACKEND_ERROR',
+      'X',
+      { operation: 'open' },
+      'odd',
+      'password=hunter2 at host',
+      cause,
+    );
+    expect(odd.message).toBe('X open failed: odd [unknown]');
+    expect(backendError('UNAUTHORIZED', 'X', { operation: 'open' }, 'no', '28P01', cause)).toBeInstanceOf(
+      UnauthorizedError,
+    );
+  });
+
+  it('finds socket codes, also inside an AggregateError', () => {
+    const refused = Object.assign(new Error('connect'), { code: 'ECONNREFUSED' });
+    expect(socketErrorCode(refused)).toBe('ECONNREFUSED');
+    expect(socketErrorCode(new AggregateError([refused]))).toBe('ECONNREFUSED');
+    expect(socketErrorCode(Object.assign(new Error('x'), { code: '23505' }))).toBeUndefined();
   });
 });

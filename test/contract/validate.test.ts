@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  assertJson,
   decideAppend,
+  MAX_JSON_DEPTH,
+  MAX_POSITION,
   prepareAppend,
   prepareReadAll,
   prepareReadStream,
@@ -98,5 +101,74 @@ describe('validation', () => {
     expect(decideAppend(batch([randomUUID()], 5), stream).kind).toBe('conflict');
     expect(decideAppend(batch([], 3), stream)).toEqual({ kind: 'empty' });
     expect(decideAppend(batch([], 2), stream).kind).toBe('conflict');
+  });
+
+  it('walks any depth without recursion: the limit is INVALID_ARGUMENT, never a RangeError', () => {
+    const nest = (levels: number) => {
+      let v: unknown = 0;
+      for (let i = 0; i < levels; i++) v = i % 2 ? [v] : { k: v };
+      return v;
+    };
+    expect(() => assertJson(nest(MAX_JSON_DEPTH), 'data')).not.toThrow();
+    for (const levels of [MAX_JSON_DEPTH + 1, 10_000, 1_000_000]) {
+      expect(() => assertJson(nest(levels), 'data')).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'data' }),
+      );
+    }
+  });
+
+  it('accepts a value shared by two branches, and refuses a cycle at the path where it closes', () => {
+    const shared = { n: 1 };
+    expect(() => assertJson({ a: shared, b: [shared, shared] }, 'data')).not.toThrow();
+    const cyclic: { a: unknown[] } = { a: [] };
+    cyclic.a.push({ back: cyclic });
+    expect(() => assertJson(cyclic, 'data')).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'data.a[0].back' }),
+    );
+  });
+
+  it('never calls a getter in data, and names odd keys printably', () => {
+    let called = false;
+    const data = Object.defineProperty({}, 'x', {
+      enumerable: true,
+      get() {
+        called = true;
+        return 1;
+      },
+    });
+    expect(() => assertJson(data, 'data')).toThrow(expect.objectContaining({ argument: 'data.x' }));
+    expect(called).toBe(false);
+    expect(() => assertJson({ 'a b': [{ '\ud800': 1 }] }, 'data')).toThrow(
+      expect.objectContaining({ argument: 'data["a b"][0]["\\ud800"]' }),
+    );
+  });
+
+  it('bounds positions, event types and filters', () => {
+    expect(prepareReadAll({ after: MAX_POSITION }).after).toBe(MAX_POSITION);
+    expect(() => prepareReadAll({ after: MAX_POSITION + 1n })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'options.after' }),
+    );
+    expect(() => prepareReadAll({ filter: { eventTypes: ['A', 'B\u0000'] } })).toThrow(
+      expect.objectContaining({ argument: 'options.filter.eventTypes[1]' }),
+    );
+    const limited = { ...unbounded, maxEventTypeBytes: 4 };
+    expect(() => prepareAppend('s', [{ type: 'ABCD', data: 1 }], undefined, limited)).not.toThrow();
+    expect(() => prepareAppend('s', [{ type: 'ABé', data: 1 }], undefined, limited)).not.toThrow();
+    expect(() => prepareAppend('s', [{ type: 'ABCé', data: 1 }], undefined, limited)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'events[0].type' }),
+    );
+  });
+
+  it('reads each option once, so a getter cannot answer validation and the adapter differently', () => {
+    let reads = 0;
+    const options = Object.defineProperty({}, 'expectedVersion', {
+      enumerable: true,
+      get() {
+        reads++;
+        return reads === 1 ? 'any' : -5;
+      },
+    });
+    expect(prepareAppend('s', [], options, unbounded).requestedExpectedVersion).toBe('any');
+    expect(reads).toBe(1);
   });
 });
