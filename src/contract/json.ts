@@ -75,75 +75,107 @@ const LEAVE = Symbol('leave');
  */
 export function assertJson(value: unknown, path: string): void {
   const root: Pending = { value, parent: undefined, key: '', depth: 0 };
+  if (typeof value !== 'object' || value === null) {
+    checkPrimitive(value, path, root);
+    return;
+  }
   const stack: Array<Pending | typeof LEAVE> = [root];
-  const ancestors = new Set<object>();
+  // The containers on the path from the root to the one being read: a cycle revisits one of them. Paths are short,
+  // so an array beats a Set here.
   const open: object[] = [];
   let node: Pending = root;
-  function fail(message: string, at: Pending = node, cause?: unknown): never {
-    const where = pathOf(path, at);
-    return invalid(`${where} ${message}`, where, cause);
-  }
   try {
     while (stack.length > 0) {
       const next = stack.pop()!;
       if (next === LEAVE) {
-        ancestors.delete(open.pop()!);
+        open.pop();
         continue;
       }
       node = next;
-      const v = node.value;
-      switch (typeof v) {
-        case 'string':
-          if (!v.isWellFormed()) fail('has a string with a lone surrogate, which UTF-8 cannot encode');
-          continue;
-        case 'boolean':
-          continue;
-        case 'number':
-          if (!Number.isFinite(v)) fail(`is ${v}, which JSON cannot represent`);
-          continue;
-        case 'object':
-          break;
-        default:
-          fail(`is ${describe(v)}, which JSON cannot represent`);
-      }
-      if (v === null) continue;
-      if (ancestors.has(v)) fail('contains a cycle');
+      const v = node.value as object;
+      if (open.includes(v)) failAt(path, node, 'contains a cycle');
       const depth = node.depth + 1;
       if (depth > MAX_JSON_DEPTH) invalid(`${path} is nested more than ${MAX_JSON_DEPTH} deep`, path);
+      open.push(v);
+      stack.push(LEAVE);
       if (Array.isArray(v)) {
-        ancestors.add(v);
-        open.push(v);
-        stack.push(LEAVE);
         for (let i = v.length - 1; i >= 0; i--) {
           const desc = Object.getOwnPropertyDescriptor(v, i);
-          const child: Pending = { value: desc?.value, parent: node, key: i, depth };
-          if (desc === undefined) fail('is a hole in a sparse array', child);
-          if (!('value' in desc)) fail('is an accessor property', child);
-          stack.push(child);
+          if (desc === undefined || !('value' in desc)) {
+            const child = { value: undefined, parent: node, key: i, depth };
+            failAt(
+              path,
+              child,
+              desc === undefined ? 'is a hole in a sparse array' : 'is an accessor property',
+            );
+          }
+          const item: unknown = desc.value;
+          if (typeof item === 'object' && item !== null)
+            stack.push({ value: item, parent: node, key: i, depth });
+          else checkPrimitive(item, path, node, i);
         }
         continue;
       }
       if (!isPlainObject(v)) {
-        const name = (v as object).constructor?.name ?? 'unknown';
-        fail(`is an instance of ${name}; only plain objects survive JSON unchanged`);
+        const name = v.constructor?.name ?? 'unknown';
+        failAt(path, node, `is an instance of ${name}; only plain objects survive JSON unchanged`);
       }
-      if (Object.getOwnPropertySymbols(v).length > 0) fail('has symbol keys');
-      ancestors.add(v);
-      open.push(v);
-      stack.push(LEAVE);
+      if (Object.getOwnPropertySymbols(v).length > 0) failAt(path, node, 'has symbol keys');
       const keys = Object.keys(v);
       for (let i = keys.length - 1; i >= 0; i--) {
         const key = keys[i]!;
         const desc = Object.getOwnPropertyDescriptor(v, key);
-        const child: Pending = { value: desc?.value, parent: node, key, depth };
-        if (!key.isWellFormed()) fail('has a key with a lone surrogate, which UTF-8 cannot encode', child);
-        if (desc !== undefined && !('value' in desc)) fail('is an accessor property', child);
-        stack.push(child);
+        if (!key.isWellFormed() || (desc !== undefined && !('value' in desc))) {
+          const child = { value: undefined, parent: node, key, depth };
+          failAt(
+            path,
+            child,
+            key.isWellFormed()
+              ? 'is an accessor property'
+              : 'has a key with a lone surrogate, which UTF-8 cannot encode',
+          );
+        }
+        const item: unknown = desc?.value;
+        if (typeof item === 'object' && item !== null) stack.push({ value: item, parent: node, key, depth });
+        else checkPrimitive(item, path, node, key);
       }
     }
   } catch (err) {
     if (isEventStoreError(err)) throw err;
     const name = err instanceof Error ? err.name : typeof err;
-    fail(`could not be read: it threw ${name} (see cause)`, node, err);
+    failAt(path, node, `could not be read: it threw ${name} (see cause)`, err);
   }
+}
+
+function failAt(root: string, at: Pending, message: string, cause?: unknown): never {
+  const where = pathOf(root, at);
+  return invalid(`${where} ${message}`, where, cause);
+}
+
+/**
+ * Checks a value that is not an object: most values are, so this allocates nothing unless it fails. `key` is its
+ * key in `parent`; without a key, `parent` is the value's own place.
+ */
+function checkPrimitive(v: unknown, root: string, parent: Pending, key?: string | number): void {
+  let problem: string;
+  switch (typeof v) {
+    case 'string':
+      if (v.isWellFormed()) return;
+      problem = 'has a string with a lone surrogate, which UTF-8 cannot encode';
+      break;
+    case 'boolean':
+      return;
+    case 'number':
+      if (Number.isFinite(v)) return;
+      problem = `is ${v}, which JSON cannot represent`;
+      break;
+    case 'object':
+      if (v === null) return;
+      problem = 'is an object where a primitive was expected';
+      break;
+    default:
+      problem = `is ${describe(v)}, which JSON cannot represent`;
+  }
+  const at = key === undefined ? parent : { value: v, parent, key, depth: parent.depth + 1 };
+  failAt(root, at, problem);
 }
