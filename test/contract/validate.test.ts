@@ -4,7 +4,7 @@ import {
   assertJson,
   decideAppend,
   MAX_JSON_DEPTH,
-  MAX_POSITION,
+  MAX_POSITION_INT64,
   prepareAppend,
   prepareReadAll,
   prepareReadStream,
@@ -144,11 +144,11 @@ describe('validation', () => {
   });
 
   it('bounds positions, event types and filters', () => {
-    expect(prepareReadAll({ after: MAX_POSITION }).after).toBe(MAX_POSITION);
-    expect(() => prepareReadAll({ after: MAX_POSITION + 1n })).toThrow(
+    expect(prepareReadAll({ after: MAX_POSITION_INT64 }, unbounded).after).toBe(MAX_POSITION_INT64);
+    expect(() => prepareReadAll({ after: MAX_POSITION_INT64 + 1n }, unbounded)).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'options.after' }),
     );
-    expect(() => prepareReadAll({ filter: { eventTypes: ['A', 'B\u0000'] } })).toThrow(
+    expect(() => prepareReadAll({ filter: { eventTypes: ['A', 'B\u0000'] } }, unbounded)).toThrow(
       expect.objectContaining({ argument: 'options.filter.eventTypes[1]' }),
     );
     const limited = { ...unbounded, maxEventTypeBytes: 4 };
