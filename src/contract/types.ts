@@ -118,8 +118,9 @@ export interface Capabilities {
   /** The most bytes one event may take (UTF-8 of type + data JSON + metadata JSON); more is `EVENT_TOO_LARGE`. */
   readonly maxEventBytes: number;
   /**
-   * The longest event type, in UTF-8 bytes; longer is `INVALID_ARGUMENT`. Every adapter of the kit declares
-   * `MAX_EVENT_TYPE_BYTES` (1024), which every backend stores and indexes.
+   * The longest event type, in UTF-8 bytes; longer is `INVALID_ARGUMENT`. `MAX_EVENT_TYPE_BYTES` (1024) on
+   * PostgreSQL (the type is indexed, and a btree entry holds about 2,700 bytes), DynamoDB and memory; on EventStoreDB,
+   * whose server bounds a type only by the event's size, `maxEventBytes`.
    */
   readonly maxEventTypeBytes: number;
   /**

@@ -17,7 +17,6 @@ import {
   type Capabilities,
   ErrorCodes,
   EventStoreError,
-  MAX_EVENT_TYPE_BYTES,
   type RecordedEvent,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
@@ -80,7 +79,8 @@ export class EventStoreDBEventStore extends BaseEventStore {
     this.capabilities = Object.freeze({
       maxEventsPerAppend: Number.POSITIVE_INFINITY,
       ...limits,
-      maxEventTypeBytes: MAX_EVENT_TYPE_BYTES,
+      // The server stores a type of any length: only the event's size bounds it.
+      maxEventTypeBytes: limits.maxEventBytes,
       maxPosition: MAX_POSITION,
       // The server's cache guarantees nothing (a restart empties it).
       idempotencyWindow: idempotency === 'server' ? 0 : window,
