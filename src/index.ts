@@ -4,7 +4,12 @@ import { type CreateEventStoreOptions, normalizeOptions } from './url-options.js
 export * from './command/index.js';
 export * from './contract/errors.js';
 export type * from './contract/types.js';
-export { MAX_JSON_DEPTH, MAX_STREAM_ID_LENGTH } from './contract/validate.js';
+export {
+  MAX_EVENT_TYPE_BYTES,
+  MAX_JSON_DEPTH,
+  MAX_POSITION_INT64,
+  MAX_STREAM_ID_LENGTH,
+} from './contract/validate.js';
 export * from './upcasting/index.js';
 export type { CreateEventStoreOptions } from './url-options.js';
 

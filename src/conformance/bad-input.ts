@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type EventStore, type JsonObject, MAX_JSON_DEPTH } from '../index.js';
+import {
+  type EventStore,
+  type JsonObject,
+  MAX_EVENT_TYPE_BYTES,
+  MAX_JSON_DEPTH,
+  MAX_POSITION_INT64,
+} from '../index.js';
 import {
   type ConformanceTarget,
   collect,
@@ -246,7 +252,7 @@ export function badInputTests(target: ConformanceTarget): void {
     });
 
     it('refuses an event type longer than maxEventTypeBytes, and stores the longest that fits an event', async () => {
-      const { maxEventTypeBytes, maxEventBytes } = h.store.capabilities;
+      const { maxEventTypeBytes = MAX_EVENT_TYPE_BYTES, maxEventBytes } = h.store.capabilities;
       // The longest type an event can hold: data `0` and metadata `{}` take 3 bytes of maxEventBytes.
       const fits = Math.min(maxEventTypeBytes, maxEventBytes - 3);
       // Two UTF-8 bytes per character: the limit counts bytes, not characters.
@@ -261,7 +267,7 @@ export function badInputTests(target: ConformanceTarget): void {
     });
 
     it('refuses readAll positions outside 0..capabilities.maxPosition, and accepts the largest', async () => {
-      const { maxPosition } = h.store.capabilities;
+      const { maxPosition = MAX_POSITION_INT64 } = h.store.capabilities;
       for (const after of [maxPosition + 1n, 2n ** 128n, -1n, -(2n ** 63n)]) {
         await expect(collect(h.store.readAll({ after }))).rejects.toMatchObject({
           code: 'INVALID_ARGUMENT',

@@ -120,15 +120,17 @@ export interface Capabilities {
   /**
    * The longest event type, in UTF-8 bytes; longer is `INVALID_ARGUMENT`. `MAX_EVENT_TYPE_BYTES` (1024) on
    * PostgreSQL (the type is indexed, and a btree entry holds about 2,700 bytes), DynamoDB and memory; on EventStoreDB,
-   * whose server bounds a type only by the event's size, `maxEventBytes`.
+   * whose server bounds a type only by the event's size, `maxEventBytes`. Absent means `MAX_EVENT_TYPE_BYTES`, so an
+   * adapter declared before this capability existed keeps its meaning.
    */
-  readonly maxEventTypeBytes: number;
+  readonly maxEventTypeBytes?: number;
   /**
    * The largest position the adapter can return, and so the largest `readAll({ after })` it accepts (more is
    * `INVALID_ARGUMENT`): `MAX_POSITION_INT64` (2^63 − 1, a signed 64-bit column) on PostgreSQL, DynamoDB and memory;
-   * below 2^127 on EventStoreDB, whose positions encode a pair of 63-bit log positions.
+   * below 2^127 on EventStoreDB, whose positions encode a pair of 63-bit log positions. Absent means
+   * `MAX_POSITION_INT64`, so an adapter declared before this capability existed keeps its meaning.
    */
-  readonly maxPosition: bigint;
+  readonly maxPosition?: bigint;
   /** The most bytes one append may take in all; more is `APPEND_TOO_LARGE`. `Infinity` when unbounded. */
   readonly maxAppendBytes: number;
   /**

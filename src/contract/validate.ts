@@ -21,7 +21,8 @@ import type {
 export const MAX_STREAM_ID_LENGTH = 255;
 
 /**
- * The longest event type every adapter of the kit declares (`capabilities.maxEventTypeBytes`), in UTF-8 bytes:
+ * The longest event type, in UTF-8 bytes, of an adapter that declares no `capabilities.maxEventTypeBytes`, and what
+ * PostgreSQL, DynamoDB and memory declare:
  * well inside what PostgreSQL can index (a btree entry holds about 2,700 bytes, and the type is indexed), and what
  * DynamoDB and EventStoreDB store. Bytes rather than characters, because that is what the backends count.
  */
@@ -31,7 +32,7 @@ export { assertJson, isPlainObject, MAX_JSON_DEPTH } from './json.js';
 
 /**
  * 2^63 − 1, what a signed 64-bit column holds: the `capabilities.maxPosition` of the adapters whose positions are
- * 64-bit integers (PostgreSQL, DynamoDB, memory).
+ * 64-bit integers (PostgreSQL, DynamoDB, memory), and of an adapter that declares none.
  */
 export const MAX_POSITION_INT64 = 2n ** 63n - 1n;
 
@@ -145,7 +146,11 @@ function utf8Length(s: string): number {
 }
 
 /** Validates one event and prepares it (id, serialised JSON, size). */
-export function prepareEvent(event: unknown, index: number, capabilities: Capabilities): PreparedEvent {
+export function prepareEvent(
+  event: unknown,
+  index: number,
+  capabilities: Pick<Capabilities, 'maxEventTypeBytes'> = {},
+): PreparedEvent {
   const at = `events[${index}]`;
   const fields = reading(at, () => {
     if (!isPlainObject(event)) invalid(`${at} must be a plain object, got ${describe(event)}`, at);
@@ -165,9 +170,10 @@ export function prepareEvent(event: unknown, index: number, capabilities: Capabi
   if (type.length === 0) invalid(`${at}.type must not be empty`, `${at}.type`);
   checkName(type, `${at}.type`);
   const typeBytes = utf8Length(type);
-  if (typeBytes > capabilities.maxEventTypeBytes) {
+  const maxTypeBytes = capabilities.maxEventTypeBytes ?? MAX_EVENT_TYPE_BYTES;
+  if (typeBytes > maxTypeBytes) {
     invalid(
-      `${at}.type is ${typeBytes} bytes in UTF-8, the limit (capabilities.maxEventTypeBytes) is ${capabilities.maxEventTypeBytes}`,
+      `${at}.type is ${typeBytes} bytes in UTF-8, the limit (capabilities.maxEventTypeBytes) is ${maxTypeBytes}`,
       `${at}.type`,
     );
   }
@@ -318,17 +324,18 @@ export function prepareReadStream(
   return { streamId: id, direction, fromVersion, maxCount: count(opts.maxCount, 'options.maxCount') };
 }
 
-/** Validates readAll's options; `after` may not pass the adapter's `maxPosition`. */
+/** Validates readAll's options; `after` may not pass the adapter's `maxPosition` (absent: `MAX_POSITION_INT64`). */
 export function prepareReadAll(
   options: ReadAllOptions | undefined,
   capabilities: Pick<Capabilities, 'maxPosition'>,
 ): PreparedReadAll {
   const opts = readOptions(options, ['after', 'maxCount', 'filter'], 'options');
+  const maxPosition = capabilities.maxPosition ?? MAX_POSITION_INT64;
   let after = 0n;
   if (opts.after !== undefined) {
-    if (typeof opts.after !== 'bigint' || opts.after < 0n || opts.after > capabilities.maxPosition) {
+    if (typeof opts.after !== 'bigint' || opts.after < 0n || opts.after > maxPosition) {
       invalid(
-        `after must be a bigint position from 0n to ${capabilities.maxPosition} (capabilities.maxPosition), got ${typeof opts.after === 'bigint' ? opts.after : describe(opts.after)}`,
+        `after must be a bigint position from 0n to ${maxPosition} (capabilities.maxPosition), got ${typeof opts.after === 'bigint' ? opts.after : describe(opts.after)}`,
         'options.after',
       );
     }

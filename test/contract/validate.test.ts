@@ -3,14 +3,12 @@ import { describe, expect, it } from 'vitest';
 import {
   assertJson,
   decideAppend,
-  MAX_JSON_DEPTH,
-  MAX_POSITION_INT64,
   prepareAppend,
   prepareReadAll,
   prepareReadStream,
   validateStreamId,
 } from '../../src/adapter/index.js';
-import type { Capabilities } from '../../src/index.js';
+import { type Capabilities, MAX_JSON_DEPTH, MAX_POSITION_INT64 } from '../../src/index.js';
 
 const unbounded: Capabilities = {
   maxEventsPerAppend: Number.POSITIVE_INFINITY,
