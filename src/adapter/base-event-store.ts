@@ -37,6 +37,11 @@ export interface BaseEventStoreOptions {
   timeoutMs?: number;
 }
 
+/** The stream of a call for its error's context, when the caller passed a string (validation judges the rest). */
+function streamOf(streamId: unknown): { streamId?: string } {
+  return typeof streamId === 'string' ? { streamId } : {};
+}
+
 function checkTimeout(value: unknown): number {
   if (value === undefined) return DEFAULT_TIMEOUT_MS;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > MAX_TIMEOUT_MS) {
@@ -97,7 +102,8 @@ export abstract class BaseEventStore implements EventStore {
   }
 
   append(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult> {
-    if (this.#calls.closing) return Promise.reject(new StoreClosedError());
+    if (this.#calls.closing)
+      return Promise.reject(new StoreClosedError({ operation: 'append', ...streamOf(streamId) }));
     let prepared: PreparedAppend;
     try {
       prepared = prepareAppend(streamId, events, options, this.capabilities);
@@ -122,7 +128,8 @@ export abstract class BaseEventStore implements EventStore {
   }
 
   streamVersion(streamId: string): Promise<number> {
-    if (this.#calls.closing) return Promise.reject(new StoreClosedError());
+    if (this.#calls.closing)
+      return Promise.reject(new StoreClosedError({ operation: 'streamVersion', ...streamOf(streamId) }));
     let id: string;
     try {
       id = validateStreamId(streamId);

@@ -333,7 +333,7 @@ class StoreIterator<T> implements AsyncIterableIterator<T>, Watched {
     return this.#releaseInner().then(() => {
       this.#busy = false;
       this.#dequeue();
-      throw new StoreClosedError();
+      throw new StoreClosedError({ operation: this.#operation, streamId: this.#streamId });
     });
   }
 

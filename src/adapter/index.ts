@@ -27,6 +27,13 @@ export {
 } from '../contract/validate.js';
 export { assertKnownOptions, assertKnownParams } from '../url-options.js';
 export {
+  backendError,
+  type ErrorContext,
+  reasonId,
+  SOCKET_ERROR_CODES,
+  socketErrorCode,
+} from './backend-error.js';
+export {
   BaseEventStore,
   type BaseEventStoreOptions,
   DEFAULT_TIMEOUT_MS,

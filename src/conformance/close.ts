@@ -96,10 +96,11 @@ export function closeTests(target: ConformanceTarget): void {
       expect(store.close()).toBe(closing);
 
       // Calls started after close() began, while it waits for those in flight.
-      await expect(store.append(streamId(), events(1))).rejects.toMatchObject({ code: 'STORE_CLOSED' });
-      await expect(store.streamVersion(id)).rejects.toMatchObject({ code: 'STORE_CLOSED' });
-      await expect(collect(store.readStream(id))).rejects.toMatchObject({ code: 'STORE_CLOSED' });
-      await expect(collect(store.readAll())).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+      const closed = (operation: string) => ({ code: 'STORE_CLOSED', operation });
+      await expect(store.append(streamId(), events(1))).rejects.toMatchObject(closed('append'));
+      await expect(store.streamVersion(id)).rejects.toMatchObject(closed('streamVersion'));
+      await expect(collect(store.readStream(id))).rejects.toMatchObject(closed('readStream'));
+      await expect(collect(store.readAll())).rejects.toMatchObject(closed('readAll'));
 
       await closing;
       // Accepted calls finish: each succeeded, unless its deadline passed first (TIMEOUT).
@@ -115,8 +116,8 @@ export function closeTests(target: ConformanceTarget): void {
       for (const { outcome } of reads) expectWholeOrClosed(outcome, id);
 
       // The idle iterators' next pull, after close() resolved without waiting for them.
-      await expect(stream.next()).rejects.toMatchObject({ code: 'STORE_CLOSED' });
-      await expect(all.next()).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+      await expect(stream.next()).rejects.toMatchObject({ code: 'STORE_CLOSED', operation: 'readStream' });
+      await expect(all.next()).rejects.toMatchObject({ code: 'STORE_CLOSED', operation: 'readAll' });
       await expect(unstarted.next()).rejects.toMatchObject({ code: 'STORE_CLOSED' });
       await expect(store.close()).resolves.toBeUndefined();
     });

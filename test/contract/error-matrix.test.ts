@@ -14,13 +14,13 @@ import {
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
+import type { ErrorContext } from '../../src/adapter/index.js';
 import { mapError as mapDynamoDB } from '../../src/adapters/dynamodb/map-error.js';
 import { mapError as mapEventStoreDB } from '../../src/adapters/eventstoredb/map-error.js';
 import { mapError as mapPostgres } from '../../src/adapters/postgres/map-error.js';
 import {
   createEventStore,
   type ErrorCode,
-  type ErrorContext,
   type EventStoreError,
   isEventStoreError,
 } from '../../src/index.js';

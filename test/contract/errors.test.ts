@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { backendError, socketErrorCode } from '../../src/adapter/index.js';
 import {
   AppendTooLargeError,
-  backendError,
   ErrorCodes,
   EventStoreError,
   EventTooLargeError,
   InvalidArgumentError,
   isEventStoreError,
   StoreClosedError,
-  socketErrorCode,
+  TimeoutError,
   UnauthorizedError,
   WrongExpectedVersionError,
 } from '../../src/index.js';
@@ -39,6 +39,12 @@ describe('contract errors', () => {
     });
     expect(new AppendTooLargeError('s', 200, 0, 'max 100').code).toBe('APPEND_TOO_LARGE');
     expect(new StoreClosedError().code).toBe('STORE_CLOSED');
+    expect(new TimeoutError('append', 50, { streamId: 's' })).toMatchObject({
+      code: 'TIMEOUT',
+      operation: 'append',
+      streamId: 's',
+      timeoutMs: 50,
+    });
   });
 
   it('recognises contract errors by code, also from another copy of the package', () => {
@@ -99,6 +105,9 @@ describe('contract errors', () => {
       cause,
     );
     expect(read.message).toBe('DynamoDB readAll (Query) failed: slow [TimeoutError]');
+    // TIMEOUT is the same class whether the store's deadline or the backend's passed.
+    expect(read).toBeInstanceOf(TimeoutError);
+    expect(read).toMatchObject({ name: 'TimeoutError', operation: 'readAll', timeoutMs: undefined, cause });
     // Anything that is not an identifier never reaches the message.
     const odd = backendError(
       'BACKEND_ERROR',

@@ -1,15 +1,8 @@
-import {
-  backendError,
-  type ErrorCode,
-  ErrorCodes,
-  type ErrorContext,
-  type EventStoreError,
-  isEventStoreError,
-  socketErrorCode,
-} from '../../contract/index.js';
+import { backendError, type ErrorContext, socketErrorCode } from '../../adapter/index.js';
+import { type ErrorCode, ErrorCodes, type EventStoreError, isEventStoreError } from '../../contract/index.js';
 import { isTransientCancellation } from './retry.js';
 
-export type { ErrorContext } from '../../contract/index.js';
+export type { ErrorContext } from '../../adapter/index.js';
 
 function nameOf(err: unknown): string {
   return typeof err === 'object' && err !== null

@@ -1,17 +1,15 @@
 import { convertToCommandError, ErrorType } from '@eventstore/db-client';
+import { backendError, type ErrorContext, socketErrorCode } from '../../adapter/index.js';
 import {
   AppendTooLargeError,
-  backendError,
   type ErrorCode,
   ErrorCodes,
-  type ErrorContext,
   type EventStoreError,
   isEventStoreError,
-  socketErrorCode,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
 
-export type { ErrorContext } from '../../contract/index.js';
+export type { ErrorContext } from '../../adapter/index.js';
 
 interface ClientError {
   type?: unknown;

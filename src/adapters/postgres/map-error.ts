@@ -1,15 +1,13 @@
+import { backendError, type ErrorContext, socketErrorCode } from '../../adapter/index.js';
 import {
-  backendError,
   type ErrorCode,
   ErrorCodes,
-  type ErrorContext,
   type EventStoreError,
   isEventStoreError,
-  socketErrorCode,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
 
-export type { ErrorContext } from '../../contract/index.js';
+export type { ErrorContext } from '../../adapter/index.js';
 
 /** node-postgres reports a broken connection with messages but no code. */
 const BROKEN_CONNECTION =
