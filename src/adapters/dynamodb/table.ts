@@ -5,7 +5,7 @@ import {
   type DynamoDBClient,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { ErrorCodes, EventStoreError, InvalidArgumentError } from '../../contract/index.js';
+import { ErrorCodes, EventStoreError, InvalidArgumentError, TimeoutError } from '../../contract/index.js';
 import { LOG_INDEX } from './items.js';
 import { mapError } from './map-error.js';
 import { sleep } from './retry.js';
@@ -101,7 +101,9 @@ export async function ensureTable(
       continue;
     }
     if (Date.now() > deadline) {
-      throw new EventStoreError(ErrorCodes.TIMEOUT, `DynamoDB table '${tableName}' did not become ACTIVE`);
+      throw new TimeoutError('open', timeoutMs, {
+        message: `DynamoDB open (DescribeTable) failed: table '${tableName}' did not become ACTIVE in time`,
+      });
     }
     await sleep(250);
   }
