@@ -45,6 +45,10 @@ describe('contract errors', () => {
       streamId: 's',
       timeoutMs: 50,
     });
+    // The store's own deadline gives an append the same advice as a backend's timeout (see backendError).
+    expect(new TimeoutError('append', 50).message).toMatch(
+      /may or may not have been applied: retry it with the same event ids$/,
+    );
   });
 
   it('recognises contract errors by code, also from another copy of the package', () => {
