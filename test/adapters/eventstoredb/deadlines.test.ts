@@ -63,6 +63,7 @@ it('a frozen emulator process fails an append with TIMEOUT within the deadline, 
     // Unary calls carry the client's gRPC deadline (timeout_ms).
     expect(outcomes.append!.error).toMatchObject({ code: 'TIMEOUT' });
     expect(outcomes.append!.ms).toBeLessThan(DEADLINE_MS + SLACK_MS);
+    // The same advice whichever deadline passed first, the gRPC call's or the store's.
     expect((outcomes.append!.error as Error).message).toMatch(
       /may or may not have been applied: retry it with the same event ids/,
     );
