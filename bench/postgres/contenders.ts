@@ -83,8 +83,8 @@ export async function rawContender(url: string): Promise<Contender> {
     CREATE TABLE bench_raw.events (LIKE bench_kit.events INCLUDING ALL);
     ALTER TABLE bench_raw.events ALTER global_position SET DEFAULT nextval('bench_raw.positions')`);
   const versions = new Map<string, number>();
-  const insert = `INSERT INTO bench_raw.events (stream_id, version, id, stream_type, event_type, event_data, metadata)
-    SELECT $1, $2 + u.i, u.id, split_part($1, '-', 1), u.t, u.d::json, '{}'::json
+  const insert = `INSERT INTO bench_raw.events (stream_id, version, id, event_type, event_data, metadata)
+    SELECT $1, $2 + u.i, u.id, u.t, u.d::json, '{}'::json
     FROM unnest($3::uuid[], $4::text[], $5::text[]) WITH ORDINALITY AS u(id, t, d, i)`;
   const read = `SELECT global_position::text AS position, stream_id, version, id::text AS id, event_type,
       event_data::text AS event_data, metadata::text AS metadata,

@@ -52,9 +52,8 @@ async function fnContenders(url: string): Promise<Contender[]> {
   OUT o_status text, OUT o_version bigint, OUT o_position bigint, OUT o_reason text)
 LANGUAGE plpgsql AS $fn$ BEGIN
   PERFORM pg_advisory_xact_lock(1, hashtext(p_stream_id));
-  INSERT INTO bench_raw.events (stream_id, version, id, stream_type, event_type, event_data, metadata)
-    SELECT p_stream_id, nextval('bench_raw.positions') + u.i, u.id, split_part(p_stream_id, '-', 1), u.t,
-           u.d::json, u.m::json
+  INSERT INTO bench_raw.events (stream_id, version, id, event_type, event_data, metadata)
+    SELECT p_stream_id, nextval('bench_raw.positions') + u.i, u.id, u.t, u.d::json, u.m::json
     FROM unnest(p_ids, p_types, p_data, p_metadata) WITH ORDINALITY AS u(id, t, d, m, i);
   o_status := 'written'; o_version := 1; o_position := 1;
 END $fn$`);
