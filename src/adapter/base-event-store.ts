@@ -1,13 +1,25 @@
-import { InvalidArgumentError, StoreClosedError } from '../contract/errors.js';
+import {
+  InvalidArgumentError,
+  NotSupportedError,
+  type Operation,
+  StoreClosedError,
+} from '../contract/errors.js';
 import type {
   AppendOptions,
   AppendResult,
   Capabilities,
+  DeleteStreamOptions,
+  DeleteStreamResult,
   EventStore,
   NewEvent,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  RetentionResult,
+  SetStreamMetadataOptions,
+  StreamMetadata,
+  StreamMetadataResult,
+  TruncateStreamOptions,
 } from '../contract/types.js';
 import {
   type PreparedAppend,
@@ -18,6 +30,14 @@ import {
   prepareReadStream,
   validateStreamId,
 } from '../contract/validate.js';
+import {
+  type PreparedDeleteStream,
+  type PreparedSetStreamMetadata,
+  type PreparedTruncateStream,
+  prepareDeleteStream,
+  prepareSetStreamMetadata,
+  prepareTruncateStream,
+} from '../contract/validate-lifecycle.js';
 import type { CallContext } from './call-context.js';
 import { CallTracker } from './call-tracker.js';
 
@@ -64,7 +84,15 @@ function checkTimeout(value: unknown): number {
  * | `readStream`           | `_readStream(prepared, call)`            | required                         |
  * | `readAll`              | `_readAll(prepared, call)`               | required                         |
  * | `streamVersion`        | `_streamVersion(streamId, call)`         | the last event of `_readStream`  |
+ * | `deleteStream`         | `_deleteStream(prepared, call)`          | `NOT_SUPPORTED`                  |
+ * | `truncateStream`       | `_truncateStream(prepared, call)`        | `NOT_SUPPORTED`                  |
+ * | `getStreamMetadata`    | `_getStreamMetadata(streamId, call)`     | `NOT_SUPPORTED`                  |
+ * | `setStreamMetadata`    | `_setStreamMetadata(prepared, call)`     | `NOT_SUPPORTED`                  |
+ * | `enforceRetention`     | `_enforceRetention(call)`                | `NOT_SUPPORTED`                  |
  * | `close`                | `_close()`                               | nothing to release               |
+ *
+ * The lifecycle methods run only when the adapter declares `capabilities.lifecycle`; otherwise the base rejects
+ * them with `NOT_SUPPORTED` before validating anything further.
  *
  * Every method added to the base later comes with a default, so an adapter written outside this package keeps
  * compiling and passing the suite when the base grows; it overrides the default when its backend does better.
@@ -139,6 +167,76 @@ export abstract class BaseEventStore implements EventStore {
     return this.#calls.run('streamVersion', id, (call) => this._streamVersion(id, call));
   }
 
+  deleteStream(streamId: string, options?: DeleteStreamOptions): Promise<DeleteStreamResult> {
+    return this.#lifecycle(
+      'deleteStream',
+      streamId,
+      () => prepareDeleteStream(streamId, options),
+      (p, call) => this._deleteStream(p, call),
+    );
+  }
+
+  truncateStream(streamId: string, options: TruncateStreamOptions): Promise<void> {
+    return this.#lifecycle(
+      'truncateStream',
+      streamId,
+      () => prepareTruncateStream(streamId, options),
+      (p, call) => this._truncateStream(p, call),
+    );
+  }
+
+  getStreamMetadata(streamId: string): Promise<StreamMetadataResult> {
+    return this.#lifecycle(
+      'getStreamMetadata',
+      streamId,
+      () => validateStreamId(streamId),
+      (id, call) => this._getStreamMetadata(id, call),
+    );
+  }
+
+  setStreamMetadata(
+    streamId: string,
+    metadata: StreamMetadata,
+    options?: SetStreamMetadataOptions,
+  ): Promise<{ metadataVersion: number }> {
+    return this.#lifecycle(
+      'setStreamMetadata',
+      streamId,
+      () => prepareSetStreamMetadata(streamId, metadata, options),
+      (p, call) => this._setStreamMetadata(p, call),
+    );
+  }
+
+  enforceRetention(): Promise<RetentionResult> {
+    return this.#lifecycle(
+      'enforceRetention',
+      undefined,
+      () => undefined,
+      (_, call) => this._enforceRetention(call),
+    );
+  }
+
+  /** The shared path of the lifecycle methods: closed, capability, validation, then the adapter under a deadline. */
+  #lifecycle<P, R>(
+    operation: Operation,
+    streamId: unknown,
+    prepare: () => P,
+    run: (prepared: P, call: CallContext) => Promise<R>,
+  ): Promise<R> {
+    if (this.#calls.closing) return Promise.reject(new StoreClosedError());
+    if (this.capabilities.lifecycle !== true) {
+      return Promise.reject(new NotSupportedError(operation, 'lifecycle'));
+    }
+    let prepared: P;
+    try {
+      prepared = prepare();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const id = typeof streamId === 'string' ? streamId : undefined;
+    return this.#calls.run(operation, id, (call) => run(prepared, call));
+  }
+
   /**
    * Closes the store as {@link EventStore.close} documents: new calls are STORE_CLOSED at once, accepted calls
    * finish (each within its deadline), idle read iterators are ended, and then `_close()` releases what the
@@ -180,6 +278,40 @@ export abstract class BaseEventStore implements EventStore {
     } finally {
       await last.return?.();
     }
+  }
+
+  /**
+   * Deletes a stream per {@link EventStore.deleteStream}: the expected-version check (`expectedVersionHolds`) and
+   * the removal in one atomic step. Called only when `capabilities.lifecycle` is declared.
+   */
+  protected _deleteStream(prepared: PreparedDeleteStream, _call: CallContext): Promise<DeleteStreamResult> {
+    return Promise.reject(new NotSupportedError(`deleteStream('${prepared.streamId}')`, 'lifecycle'));
+  }
+
+  /** Truncates a stream per {@link EventStore.truncateStream}; `before` is ≥ 1, its upper bound is checked here. */
+  protected _truncateStream(prepared: PreparedTruncateStream, _call: CallContext): Promise<void> {
+    return Promise.reject(new NotSupportedError(`truncateStream('${prepared.streamId}')`, 'lifecycle'));
+  }
+
+  /** Reads a stream's metadata per {@link EventStore.getStreamMetadata}. */
+  protected _getStreamMetadata(streamId: string, _call: CallContext): Promise<StreamMetadataResult> {
+    return Promise.reject(new NotSupportedError(`getStreamMetadata('${streamId}')`, 'lifecycle'));
+  }
+
+  /**
+   * Writes a stream's metadata per {@link EventStore.setStreamMetadata}. Keys and ranges are validated; the checks
+   * that need state (`truncateBefore` against the stream, the expected metadata version) are the adapter's.
+   */
+  protected _setStreamMetadata(
+    prepared: PreparedSetStreamMetadata,
+    _call: CallContext,
+  ): Promise<{ metadataVersion: number }> {
+    return Promise.reject(new NotSupportedError(`setStreamMetadata('${prepared.streamId}')`, 'lifecycle'));
+  }
+
+  /** Removes the data retention hides, per {@link EventStore.enforceRetention}. */
+  protected _enforceRetention(_call: CallContext): Promise<RetentionResult> {
+    return Promise.reject(new NotSupportedError('enforceRetention', 'lifecycle'));
   }
 
   /**

@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 export type { AppendDecision, StreamIdLookup } from '../contract/idempotency.js';
-export { decideAppend } from '../contract/idempotency.js';
+export { decideAppend, expectedVersionHolds } from '../contract/idempotency.js';
 export type {
   PreparedAppend,
   PreparedEvent,
@@ -25,6 +25,16 @@ export {
   prepareReadStream,
   validateStreamId,
 } from '../contract/validate.js';
+export type {
+  PreparedDeleteStream,
+  PreparedSetStreamMetadata,
+  PreparedTruncateStream,
+} from '../contract/validate-lifecycle.js';
+export {
+  prepareDeleteStream,
+  prepareSetStreamMetadata,
+  prepareTruncateStream,
+} from '../contract/validate-lifecycle.js';
 export { assertKnownOptions, assertKnownParams } from '../url-options.js';
 export {
   backendError,

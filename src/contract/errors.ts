@@ -24,6 +24,8 @@ import type { ExpectedVersion } from './types.js';
  * - `STORE_CLOSED`: the store was used after `close()`.
  * - `BACKEND_ERROR`: any other backend failure (a missing table or schema, a server-side bug …). The backend's
  *   own error is in `cause`.
+ * - `NOT_SUPPORTED`: the adapter does not declare the capability the call needs (e.g. `capabilities.lifecycle`).
+ *   Nothing was changed.
  * - `UPCAST_FAILED`: a stored event could not be brought to its type's current shape (a missing or failing
  *   upcaster, or an event written by newer code). Nothing stored changed; see `UpcastError`.
  *
@@ -58,6 +60,7 @@ export const ErrorCodes = {
   STORE_CLOSED: 'STORE_CLOSED',
   BACKEND_ERROR: 'BACKEND_ERROR',
   UPCAST_FAILED: 'UPCAST_FAILED',
+  NOT_SUPPORTED: 'NOT_SUPPORTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -66,7 +69,18 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
  * The contract operation a failure happened in. `'open'` covers everything a factory does before the store is
  * returned (connecting, checking or creating the schema or table); `'close'` is `close()`.
  */
-export type Operation = 'open' | 'append' | 'readStream' | 'readAll' | 'streamVersion' | 'close';
+export type Operation =
+  | 'open'
+  | 'append'
+  | 'readStream'
+  | 'readAll'
+  | 'streamVersion'
+  | 'deleteStream'
+  | 'truncateStream'
+  | 'getStreamMetadata'
+  | 'setStreamMetadata'
+  | 'enforceRetention'
+  | 'close';
 
 /** Options shared by every contract error. */
 export interface EventStoreErrorOptions {
@@ -205,6 +219,32 @@ export class UnauthorizedError extends EventStoreError {
   constructor(message: string, options: EventStoreErrorOptions = {}) {
     super(ErrorCodes.UNAUTHORIZED, message, options);
     this.name = 'UnauthorizedError';
+  }
+}
+
+/** The stream was hard-deleted (tombstoned): it can never be read or written again. */
+export class StreamDeletedError extends EventStoreError {
+  override readonly streamId: string;
+
+  constructor(streamId: string, options: { cause?: unknown } = {}) {
+    super(ErrorCodes.STREAM_DELETED, `Stream '${streamId}' was deleted`, { cause: options.cause, streamId });
+    this.name = 'StreamDeletedError';
+    this.streamId = streamId;
+  }
+}
+
+/** The adapter does not declare the capability a call needs. Nothing was changed. */
+export class NotSupportedError extends EventStoreError {
+  /** The capability the call needs, e.g. `lifecycle`. */
+  readonly capability: string;
+
+  constructor(operation: string, capability: string) {
+    super(
+      ErrorCodes.NOT_SUPPORTED,
+      `${operation} needs capabilities.${capability}, which this adapter does not declare`,
+    );
+    this.name = 'NotSupportedError';
+    this.capability = capability;
   }
 }
 

@@ -22,6 +22,26 @@ export interface StreamIdLookup {
   idAt(version: number): string | undefined;
   /** The version of the event with this id among the stream's recent events, or undefined. */
   versionOf(id: string): number | undefined;
+  /**
+   * True when the stream is soft-deleted and not yet recreated: it reads as not existing, so `'no_stream'` (0) is
+   * accepted as well as `currentVersion`, and `'stream_exists'` is a conflict (see `EventStore.deleteStream`).
+   */
+  readonly softDeleted?: boolean;
+}
+
+/**
+ * Whether an expected version holds for a stream at `version` (0 = no events) that exists or not. A soft-deleted
+ * stream has its last version but does not exist: it accepts 0 and its version. Deletes and truncations check their
+ * expected version with this; appends with {@link decideAppend}, which applies the same rule.
+ */
+export function expectedVersionHolds(
+  expected: 'any' | 'stream_exists' | number,
+  stream: { version: number; softDeleted: boolean },
+): boolean {
+  if (expected === 'any') return true;
+  const exists = stream.version > 0 && !stream.softDeleted;
+  if (expected === 'stream_exists') return exists;
+  return expected === stream.version || (expected === 0 && !exists);
 }
 
 /**
@@ -30,8 +50,14 @@ export interface StreamIdLookup {
  * in their backend (SQL, conditions) and prove it with the conformance suite.
  */
 export function decideAppend(append: PreparedAppend, stream: StreamIdLookup): AppendDecision {
-  const { events, expectedVersion } = append;
+  const { events } = append;
   const current = stream.currentVersion;
+  let expectedVersion = append.expectedVersion;
+  if (stream.softDeleted) {
+    if (expectedVersion === 'stream_exists') return { kind: 'conflict', reason: 'the stream was deleted' };
+    // A soft-deleted stream reads as not existing, so 'no_stream' recreates it, at the version it carries on from.
+    if (expectedVersion === 0) expectedVersion = current;
+  }
   if (events.length === 0) {
     if (expectedVersion === 'any') return { kind: 'empty' };
     if (expectedVersion === 'stream_exists') {

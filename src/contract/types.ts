@@ -138,6 +138,81 @@ export interface Capabilities {
    * stream, or the number of most recent events per stream that are always covered.
    */
   readonly idempotencyWindow: 'stream' | number;
+  /**
+   * True when the adapter implements the stream lifecycle: {@link EventStore.deleteStream},
+   * {@link EventStore.truncateStream}, stream metadata with retention, and {@link EventStore.enforceRetention}.
+   * Absent or false: those methods reject with `NOT_SUPPORTED` and the suite skips their tests, visibly.
+   */
+  readonly lifecycle?: boolean;
+}
+
+/**
+ * Per-stream settings, read and written with {@link EventStore.getStreamMetadata} and
+ * {@link EventStore.setStreamMetadata}. Every key is optional; an unknown key is `INVALID_ARGUMENT`.
+ *
+ * Retention hides events at once: readStream, readAll and `streamVersion`'s existence checks behave as if the
+ * hidden events were gone. Their data is physically removed by {@link EventStore.enforceRetention} (docs/lifecycle.md
+ * says when, per backend).
+ */
+export interface StreamMetadata {
+  /** Keep only the newest `maxCount` events of the stream; an integer of at least 1. */
+  maxCount?: number;
+  /**
+   * Keep only events recorded in the last `maxAge` seconds (an integer of at least 1). Seconds, as KurrentDB's
+   * `$maxAge`, so that every backend can honour the same value.
+   */
+  maxAge?: number;
+  /**
+   * Events before this version are gone (an integer of at least 1; 1 keeps everything). It only ever grows: a
+   * truncation cannot be undone, so a lower value than the stream's current one is `INVALID_ARGUMENT`, and a write
+   * that omits it keeps the current one. A value past the stream's version + 1 is `INVALID_ARGUMENT`.
+   */
+  truncateBefore?: number;
+  /** Free-form user metadata, a plain JSON object stored as given. */
+  custom?: JsonObject;
+}
+
+/** What {@link EventStore.getStreamMetadata} returns. */
+export interface StreamMetadataResult {
+  metadata: StreamMetadata;
+  /** 0 when the stream's metadata was never written, then +1 per write. */
+  metadataVersion: number;
+}
+
+export interface SetStreamMetadataOptions {
+  /** `'any'` (the default) or the metadata version the write expects (0 = never written). */
+  expectedMetadataVersion?: 'any' | number;
+}
+
+export interface DeleteStreamOptions {
+  /** Checked like an append's: a mismatch is `WRONG_EXPECTED_VERSION` and deletes nothing. Defaults to `'any'`. */
+  expectedVersion?: ExpectedVersion;
+  /**
+   * `true` for a hard delete (tombstone): the stream and its metadata are gone for good, and every later append,
+   * read and metadata call on it is `STREAM_DELETED`. Defaults to `false` (a soft delete).
+   */
+  hard?: boolean;
+}
+
+export interface DeleteStreamResult {
+  /** The stream's version when it was deleted (the version the next append builds on after a soft delete). */
+  version: number;
+}
+
+export interface TruncateStreamOptions {
+  /**
+   * Events at versions below this one are removed; an integer from 1 to the stream's version + 1 (which removes
+   * every event but, unlike a soft delete, leaves the stream existing). More is `INVALID_ARGUMENT`.
+   */
+  before: number;
+  /** Checked like an append's; a mismatch is `WRONG_EXPECTED_VERSION` and removes nothing. Defaults to `'any'`. */
+  expectedVersion?: ExpectedVersion;
+}
+
+/** What {@link EventStore.enforceRetention} did. */
+export interface RetentionResult {
+  /** How many events' data the call removed from the backend. */
+  removedEvents: number;
 }
 
 /**
@@ -188,8 +263,67 @@ export interface EventStore {
    */
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
 
-  /** The stream's current version: its last event's version, or 0 when it has no events. */
+  /**
+   * The stream's current version: its last event's version, or 0 when it has no events. Events removed by a
+   * truncation or retention do not lower it. For a soft-deleted stream it is the version the stream had when
+   * deleted, the version its next append builds on. A hard-deleted stream is `STREAM_DELETED`.
+   */
   streamVersion(streamId: string): Promise<number>;
+
+  /**
+   * Deletes a stream (needs `capabilities.lifecycle`; otherwise `NOT_SUPPORTED`). docs/lifecycle.md has the whole
+   * model.
+   *
+   * - The expected version is checked as for an append, atomically with the delete: a mismatch is
+   *   `WRONG_EXPECTED_VERSION` and deletes nothing.
+   * - Soft delete (the default): the stream's events are removed and it reads as empty, but its version carries
+   *   on, as KurrentDB's does: `streamVersion` still reports the last version V, and the next append recreates the
+   *   stream at V + 1. That append may expect `'any'`, `'no_stream'` (0, the stream reads as not existing) or V;
+   *   `'stream_exists'` is `WRONG_EXPECTED_VERSION`. The stream's metadata is kept, with `truncateBefore` V + 1.
+   * - Hard delete (`hard: true`): a tombstone. The events and metadata are removed and every later append, read,
+   *   `streamVersion`, truncation and metadata call on the stream is `STREAM_DELETED`.
+   * - A retried delete is idempotent: soft-deleting a soft-deleted stream (at `'any'`, `'no_stream'` or V) and
+   *   hard-deleting a tombstone succeed and change nothing. Soft-deleting a tombstone is `STREAM_DELETED`.
+   * - Deleting a stream that never existed succeeds at `'any'` or `'no_stream'` (hard: it tombstones the name).
+   * - Removed events are gone from every path (readStream, readAll) and forgotten by idempotency: their ids may
+   *   be used again, and a retry of an append made before the delete is judged against the stream as it is now.
+   */
+  deleteStream(streamId: string, options?: DeleteStreamOptions): Promise<DeleteStreamResult>;
+
+  /**
+   * Removes the stream's events at versions below `options.before` (needs `capabilities.lifecycle`). The stream
+   * keeps its version and existence; its metadata's `truncateBefore` becomes `before` (or stays, if higher).
+   * `before` past version + 1 is `INVALID_ARGUMENT`; a wrong expected version is `WRONG_EXPECTED_VERSION`; in both
+   * cases nothing is removed. A tombstoned stream is `STREAM_DELETED`.
+   */
+  truncateStream(streamId: string, options: TruncateStreamOptions): Promise<void>;
+
+  /**
+   * The stream's metadata and its metadata version (needs `capabilities.lifecycle`). A stream whose metadata was
+   * never written returns `{ metadata: {}, metadataVersion: 0 }`. A tombstoned stream is `STREAM_DELETED`.
+   */
+  getStreamMetadata(streamId: string): Promise<StreamMetadataResult>;
+
+  /**
+   * Replaces the stream's metadata, atomically, if its metadata version is `expectedMetadataVersion` (else
+   * `WRONG_EXPECTED_VERSION`, nothing changes); returns the new metadata version. Retention set here hides events
+   * at once (see {@link StreamMetadata}). Unknown keys, counts or ages below 1, and a `truncateBefore` that goes
+   * back or past the stream's version + 1 are `INVALID_ARGUMENT`. Writing metadata never brings deleted events
+   * back and never undeletes a soft-deleted stream's events. A tombstoned stream is `STREAM_DELETED`.
+   */
+  setStreamMetadata(
+    streamId: string,
+    metadata: StreamMetadata,
+    options?: SetStreamMetadataOptions,
+  ): Promise<{ metadataVersion: number }>;
+
+  /**
+   * Physically removes the data of every event that retention (`maxCount`, `maxAge`) hides, in every stream
+   * (needs `capabilities.lifecycle`). Deletes and truncations remove their events when they run; expiry by age
+   * happens with time, so this call is how its data leaves the backend: run it on the schedule your erasure
+   * policy needs. Safe to run concurrently with appends and reads, and to interrupt and run again.
+   */
+  enforceRetention(): Promise<RetentionResult>;
 
   /**
    * Closes the store, the same way on every adapter:

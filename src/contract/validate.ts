@@ -230,7 +230,11 @@ export function normalizeExpectedVersion(expected: unknown): 'any' | 'stream_exi
  * Checks an options object (undefined, or a plain object with only `allowed` keys) and returns a snapshot of its
  * values, each read once: a getter is called at most once, and a throwing getter or Proxy is INVALID_ARGUMENT.
  */
-function readOptions(options: unknown, allowed: readonly string[], name: string): Record<string, unknown> {
+export function readOptions(
+  options: unknown,
+  allowed: readonly string[],
+  name: string,
+): Record<string, unknown> {
   if (options === undefined) return {};
   const keys = reading(name, () => {
     if (!isPlainObject(options)) invalid(`${name} must be an object, got ${describe(options)}`, name);
