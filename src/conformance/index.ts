@@ -5,6 +5,8 @@ import { closeTests } from './close.js';
 import { commandHandlingTests } from './command-handling.js';
 import { concurrencyTests } from './concurrency.js';
 import { idempotencyTests } from './idempotency.js';
+import { lifecycleDeleteTests } from './lifecycle-delete.js';
+import { lifecycleMetadataTests } from './lifecycle-metadata.js';
 import { modelTests } from './model.js';
 import { readAllTests } from './read-all.js';
 import { readStreamTests } from './read-stream.js';
@@ -36,5 +38,7 @@ export function describeEventStoreConformance(target: ConformanceTarget): void {
     closeTests(target);
     commandHandlingTests(target);
     upcastingTests(target);
+    lifecycleDeleteTests(target);
+    lifecycleMetadataTests(target);
   });
 }

@@ -2,42 +2,34 @@ import {
   BaseEventStore,
   type BaseEventStoreOptions,
   decideAppend,
+  expectedVersionHolds,
   type PreparedAppend,
+  type PreparedDeleteStream,
   type PreparedReadAll,
   type PreparedReadStream,
+  type PreparedSetStreamMetadata,
+  type PreparedTruncateStream,
 } from '../../adapter/index.js';
 import {
   type AppendResult,
   type Capabilities,
+  type DeleteStreamResult,
+  InvalidArgumentError,
   type JsonObject,
   type JsonValue,
   MAX_EVENT_TYPE_BYTES,
   MAX_POSITION_INT64,
   type RecordedEvent,
+  type RetentionResult,
+  StreamDeletedError,
+  type StreamMetadataResult,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
+import { MemoryStream } from './memory-stream.js';
 
 export interface MemoryEventStoreOptions extends BaseEventStoreOptions {
   /** Override the declared limits, e.g. to exercise `APPEND_TOO_LARGE` in tests. */
   limits?: Partial<Pick<Capabilities, 'maxEventsPerAppend' | 'maxEventBytes' | 'maxAppendBytes'>>;
-}
-
-/** What the store keeps per event: JSON text, so no caller can mutate a stored event through a reference. */
-interface StoredEvent {
-  id: string;
-  streamId: string;
-  type: string;
-  dataJson: string;
-  metadataJson: string;
-  version: number;
-  position: bigint;
-  createdAt: number;
-}
-
-interface StoredStream {
-  events: StoredEvent[];
-  /** event id -> version, over the whole stream. */
-  versionById: Map<string, number>;
 }
 
 const DEFAULT_LIMITS = {
@@ -48,7 +40,7 @@ const DEFAULT_LIMITS = {
   maxAppendBytes: Number.POSITIVE_INFINITY,
 };
 
-function toRecorded(e: StoredEvent): RecordedEvent {
+function toRecorded(e: MemoryStream['events'][number]): RecordedEvent {
   return {
     id: e.id,
     streamId: e.streamId,
@@ -63,14 +55,17 @@ function toRecorded(e: StoredEvent): RecordedEvent {
 
 /**
  * The reference implementation: every rule of the contract, in process memory. Positions are contiguous from 1,
- * and an append is atomic because it runs synchronously once validated. The idempotency window is the whole
+ * and every call is atomic because it runs synchronously once validated. The idempotency window is the whole
  * stream.
+ *
+ * Lifecycle: a delete or truncation drops the events from the stream and the log at once (the only references to
+ * their data, so the garbage collector frees it); retention hides events at once and `enforceRetention` drops them.
  */
 export class MemoryEventStore extends BaseEventStore {
   readonly capabilities: Capabilities;
-  #streams = new Map<string, StoredStream>();
-  /** Every event in position order; the event at index i has position i + 1. */
-  #log: StoredEvent[] = [];
+  #streams = new Map<string, MemoryStream>();
+  /** Every event in position order; the event at index i has position i + 1. A removed event leaves a hole. */
+  #log: Array<MemoryStream['events'][number] | undefined> = [];
 
   constructor(options: MemoryEventStoreOptions = {}) {
     super(options);
@@ -78,81 +73,97 @@ export class MemoryEventStore extends BaseEventStore {
       ...DEFAULT_LIMITS,
       ...options.limits,
       idempotencyWindow: 'stream' as const,
+      lifecycle: true,
     });
   }
 
+  /** The stream's state, STREAM_DELETED for a tombstone; `create` makes an empty one when there is none. */
+  #stream(streamId: string, create: true): MemoryStream;
+  #stream(streamId: string, create?: false): MemoryStream | undefined;
+  #stream(streamId: string, create = false): MemoryStream | undefined {
+    let stream = this.#streams.get(streamId);
+    if (stream?.tombstoned) throw new StreamDeletedError(streamId);
+    if (!stream && create) {
+      stream = new MemoryStream();
+      this.#streams.set(streamId, stream);
+    }
+    return stream;
+  }
+
+  /** Drops removed events from the log, so their data is referenced nowhere. */
+  #forget(removed: MemoryStream['events']): number {
+    for (const e of removed) this.#log[Number(e.position) - 1] = undefined;
+    return removed.length;
+  }
+
   protected async _append(prepared: PreparedAppend): Promise<AppendResult> {
-    const stream = this.#streams.get(prepared.streamId);
-    const stored = stream?.events ?? [];
+    const stream = this.#stream(prepared.streamId);
+    const now = Date.now();
     const decision = decideAppend(prepared, {
-      currentVersion: stored.length,
-      idAt: (v) => stored[v - 1]?.id,
-      versionOf: (id) => stream?.versionById.get(id),
+      currentVersion: stream?.version ?? 0,
+      idAt: (v) => stream?.visibleAt(v, now)?.id,
+      versionOf: (id) => stream?.visibleVersionOf(id, now),
+      softDeleted: stream?.softDeleted ?? false,
     });
     switch (decision.kind) {
       case 'conflict':
         throw new WrongExpectedVersionError(
           prepared.streamId,
           prepared.requestedExpectedVersion,
-          stored.length,
-          {
-            reason: decision.reason,
-          },
+          stream?.version ?? 0,
+          { reason: decision.reason },
         );
       case 'empty':
-        return { nextExpectedVersion: stored.length, lastPosition: null };
+        return { nextExpectedVersion: stream?.version ?? 0, lastPosition: null };
       case 'duplicate':
         return {
           nextExpectedVersion: decision.lastVersion,
-          lastPosition: stored[decision.lastVersion - 1]!.position,
+          lastPosition: stream!.visibleAt(decision.lastVersion, now)!.position,
         };
       case 'write':
         break;
     }
-    const target = stream ?? { events: [], versionById: new Map<string, number>() };
-    if (!stream) this.#streams.set(prepared.streamId, target);
-    const createdAt = Date.now();
+    const target = this.#stream(prepared.streamId, true);
+    target.softDeleted = false;
     for (const e of prepared.events) {
-      const version = target.events.length + 1;
-      const record: StoredEvent = {
+      const record = target.push({
         id: e.id,
         streamId: prepared.streamId,
         type: e.type,
         dataJson: e.dataJson,
         metadataJson: e.metadataJson,
-        version,
         position: BigInt(this.#log.length + 1),
-        createdAt,
-      };
-      target.events.push(record);
-      target.versionById.set(e.id, version);
+        createdAt: now,
+      });
       this.#log.push(record);
     }
-    return { nextExpectedVersion: target.events.length, lastPosition: BigInt(this.#log.length) };
+    return { nextExpectedVersion: target.version, lastPosition: BigInt(this.#log.length) };
   }
 
   protected async *_readStream(prepared: PreparedReadStream): AsyncIterable<RecordedEvent> {
     const { streamId, direction, fromVersion, maxCount } = prepared;
-    const events = this.#streams.get(streamId)?.events ?? [];
+    const stream = this.#stream(streamId);
+    if (!stream) return;
+    const visible = stream.visible(Date.now());
+    const ordered = direction === 'forwards' ? visible : visible.reverse();
     let yielded = 0;
-    if (direction === 'forwards') {
-      for (let v = Math.max(fromVersion ?? 1, 1); v <= events.length && yielded < maxCount; v++, yielded++) {
-        yield toRecorded(events[v - 1]!);
-      }
-    } else {
-      for (
-        let v = Math.min(fromVersion ?? events.length, events.length);
-        v >= 1 && yielded < maxCount;
-        v--, yielded++
+    for (const e of ordered) {
+      if (yielded >= maxCount) return;
+      if (
+        fromVersion !== undefined &&
+        (direction === 'forwards' ? e.version < fromVersion : e.version > fromVersion)
       ) {
-        yield toRecorded(events[v - 1]!);
+        continue;
       }
+      yielded++;
+      yield toRecorded(e);
     }
   }
 
   protected async *_readAll(prepared: PreparedReadAll): AsyncIterable<RecordedEvent> {
     const { after, maxCount, eventTypes, streamPrefix } = prepared;
     const types = eventTypes ? new Set(eventTypes) : undefined;
+    const now = Date.now();
     let yielded = 0;
     // Positions are contiguous from 1, so the event after position p is at index p.
     for (
@@ -161,15 +172,97 @@ export class MemoryEventStore extends BaseEventStore {
       i++
     ) {
       if (yielded >= maxCount) return;
-      const e = this.#log[i]!;
+      const e = this.#log[i];
+      if (!e) continue;
       if (types && !types.has(e.type)) continue;
       if (streamPrefix !== undefined && !e.streamId.startsWith(streamPrefix)) continue;
+      if (!this.#streams.get(e.streamId)?.isVisible(e, now)) continue;
       yielded++;
       yield toRecorded(e);
     }
   }
 
   protected override async _streamVersion(streamId: string): Promise<number> {
-    return this.#streams.get(streamId)?.events.length ?? 0;
+    return this.#stream(streamId)?.version ?? 0;
+  }
+
+  protected override async _deleteStream(p: PreparedDeleteStream): Promise<DeleteStreamResult> {
+    const existing = this.#streams.get(p.streamId);
+    if (existing?.tombstoned) {
+      if (p.hard) return { version: existing.version };
+      throw new StreamDeletedError(p.streamId);
+    }
+    const state = { version: existing?.version ?? 0, softDeleted: existing?.softDeleted ?? false };
+    if (!expectedVersionHolds(p.expectedVersion, state)) {
+      throw new WrongExpectedVersionError(p.streamId, p.expectedVersion, state.version, {
+        reason: 'delete at a wrong expected version',
+      });
+    }
+    const stream = this.#stream(p.streamId, true);
+    this.#forget(stream.truncate(stream.version + 1));
+    if (p.hard) stream.tombstone();
+    else if (stream.version > 0) stream.softDeleted = true;
+    return { version: stream.version };
+  }
+
+  protected override async _truncateStream(p: PreparedTruncateStream): Promise<void> {
+    const stream = this.#stream(p.streamId);
+    const state = { version: stream?.version ?? 0, softDeleted: stream?.softDeleted ?? false };
+    if (!expectedVersionHolds(p.expectedVersion, state)) {
+      throw new WrongExpectedVersionError(p.streamId, p.expectedVersion, state.version, {
+        reason: 'truncate at a wrong expected version',
+      });
+    }
+    checkTruncateBefore(p.streamId, p.before, state.version, 'options.before');
+    if (stream) this.#forget(stream.truncate(p.before));
+  }
+
+  protected override async _getStreamMetadata(streamId: string): Promise<StreamMetadataResult> {
+    const stream = this.#stream(streamId);
+    return stream
+      ? { metadata: stream.metadata(), metadataVersion: stream.metadataVersion }
+      : { metadata: {}, metadataVersion: 0 };
+  }
+
+  protected override async _setStreamMetadata(
+    p: PreparedSetStreamMetadata,
+  ): Promise<{ metadataVersion: number }> {
+    const current = this.#stream(p.streamId);
+    const version = current?.metadataVersion ?? 0;
+    if (p.expectedMetadataVersion !== 'any' && p.expectedMetadataVersion !== version) {
+      throw new WrongExpectedVersionError(p.streamId, p.expectedMetadataVersion, version, {
+        reason: 'the stream metadata is at another version',
+      });
+    }
+    const { truncateBefore } = p.metadata;
+    if (truncateBefore !== undefined) {
+      checkTruncateBefore(p.streamId, truncateBefore, current?.version ?? 0, 'metadata.truncateBefore');
+      if (truncateBefore < (current?.truncateBefore ?? 1)) {
+        throw new InvalidArgumentError(
+          `Stream '${p.streamId}': metadata.truncateBefore ${truncateBefore} is below the stream's ${current?.truncateBefore}; a truncation cannot be undone`,
+          { argument: 'metadata.truncateBefore', streamId: p.streamId },
+        );
+      }
+    }
+    const stream = this.#stream(p.streamId, true);
+    this.#forget(stream.setMetadata(p.metadata));
+    return { metadataVersion: stream.metadataVersion };
+  }
+
+  protected override async _enforceRetention(): Promise<RetentionResult> {
+    const now = Date.now();
+    let removedEvents = 0;
+    for (const stream of this.#streams.values()) removedEvents += this.#forget(stream.dropExpired(now));
+    return { removedEvents };
+  }
+}
+
+/** `before` may be at most the stream's version + 1 (which truncates every event). */
+function checkTruncateBefore(streamId: string, before: number, version: number, argument: string): void {
+  if (before > version + 1) {
+    throw new InvalidArgumentError(
+      `Stream '${streamId}': ${argument} ${before} is past the stream's end (version ${version})`,
+      { argument, streamId },
+    );
   }
 }
