@@ -152,6 +152,8 @@ export class DynamoDBEventStore extends BaseEventStore {
       maxPosition: MAX_POSITION_INT64,
       maxAppendBytes: MAX_APPEND_BYTES,
       idempotencyWindow: this.#window,
+      // Stream deletion, truncation and retention are not implemented on DynamoDB yet (docs/lifecycle.md).
+      lifecycle: false,
     });
   }
 

@@ -84,6 +84,8 @@ export class EventStoreDBEventStore extends BaseEventStore {
       maxPosition: MAX_POSITION,
       // The server's cache guarantees nothing (a restart empties it).
       idempotencyWindow: idempotency === 'server' ? 0 : window,
+      // Stream deletion, truncation and metadata are not wired to the server's own yet (docs/lifecycle.md).
+      lifecycle: false,
     });
   }
 

@@ -53,6 +53,8 @@ export const POSTGRES_CAPABILITIES: Capabilities = Object.freeze({
   maxPosition: MAX_POSITION_INT64,
   maxAppendBytes: 64 * 1024 * 1024,
   idempotencyWindow: 'stream' as const,
+  // Stream deletion, truncation and retention are not implemented on PostgreSQL yet (docs/lifecycle.md).
+  lifecycle: false,
 });
 
 interface EventRow {
