@@ -159,6 +159,18 @@ export function lifecycleMetadataTests(target: ConformanceTarget): void {
       expect(await readStream(h.store, id)).toEqual([]);
     });
 
+    it('forgets the ids enforceRetention removed: a retry at any writes them again', async (ctx) => {
+      needsLifecycle(ctx, h.store);
+      const id = `${uniquePrefix()}s`;
+      const batch = events(3);
+      await h.store.append(id, batch, { expectedVersion: 'no_stream' });
+      await h.store.setStreamMetadata(id, { maxCount: 1 });
+      await h.store.enforceRetention();
+      await expect(h.store.append(id, batch.slice(0, 2))).resolves.toMatchObject({ nextExpectedVersion: 5 });
+      // The kept event is still recognised.
+      await expect(h.store.append(id, batch.slice(2))).resolves.toMatchObject({ nextExpectedVersion: 3 });
+    });
+
     it('enforceRetention is safe to repeat and leaves streams without retention alone', async (ctx) => {
       needsLifecycle(ctx, h.store);
       const { id } = await written(3);

@@ -150,9 +150,9 @@ export interface Capabilities {
  * Per-stream settings, read and written with {@link EventStore.getStreamMetadata} and
  * {@link EventStore.setStreamMetadata}. Every key is optional; an unknown key is `INVALID_ARGUMENT`.
  *
- * Retention hides events at once: readStream, readAll and `streamVersion`'s existence checks behave as if the
- * hidden events were gone. Their data is physically removed by {@link EventStore.enforceRetention} (docs/lifecycle.md
- * says when, per backend).
+ * Retention hides events at once from readStream and readAll; `streamVersion` is unchanged. Their data is physically
+ * removed by {@link EventStore.enforceRetention} (docs/lifecycle.md says when, per backend); until then an append's
+ * retry may still be recognised by their ids.
  */
 export interface StreamMetadata {
   /** Keep only the newest `maxCount` events of the stream; an integer of at least 1. */

@@ -101,8 +101,8 @@ export class MemoryEventStore extends BaseEventStore {
     const now = Date.now();
     const decision = decideAppend(prepared, {
       currentVersion: stream?.version ?? 0,
-      idAt: (v) => stream?.visibleAt(v, now)?.id,
-      versionOf: (id) => stream?.visibleVersionOf(id, now),
+      idAt: (v) => stream?.at(v)?.id,
+      versionOf: (id) => stream?.versionOf(id),
       softDeleted: stream?.softDeleted ?? false,
     });
     switch (decision.kind) {
@@ -118,7 +118,7 @@ export class MemoryEventStore extends BaseEventStore {
       case 'duplicate':
         return {
           nextExpectedVersion: decision.lastVersion,
-          lastPosition: stream!.visibleAt(decision.lastVersion, now)!.position,
+          lastPosition: stream!.at(decision.lastVersion)!.position,
         };
       case 'write':
         break;

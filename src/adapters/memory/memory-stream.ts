@@ -15,8 +15,7 @@ export interface StoredEvent {
 /**
  * One stream of the memory store: its stored events in version order (a truncation removes a prefix, so the
  * first stored event may be past version 1), its version, its metadata and lifecycle state. Retention (`maxCount`,
- * `maxAge`) is applied on every lookup, so a hidden event is gone for reads and idempotency before
- * `dropExpired` removes it.
+ * `maxAge`) is applied on every read, so a hidden event is gone for reads before `dropExpired` removes it.
  */
 export class MemoryStream {
   events: StoredEvent[] = [];
@@ -50,17 +49,20 @@ export class MemoryStream {
     return this.events.filter((e) => this.isVisible(e, now));
   }
 
-  visibleAt(version: number, now: number): StoredEvent | undefined {
+  /**
+   * The stored event at `version`, visible or not. Idempotency looks events up here: an event retention hides but
+   * `dropExpired` has not removed yet may still be recognised by a retry, as on every backend (docs/lifecycle.md).
+   */
+  at(version: number): StoredEvent | undefined {
     // Stored versions are contiguous (removals take a prefix), so the index is an offset; find() covers the rest.
     const first = this.events[0];
-    let e = first ? this.events[version - first.version] : undefined;
-    if (e && e.version !== version) e = this.events.find((x) => x.version === version);
-    return e && this.isVisible(e, now) ? e : undefined;
+    const e = first ? this.events[version - first.version] : undefined;
+    return e && e.version === version ? e : this.events.find((x) => x.version === version);
   }
 
-  visibleVersionOf(id: string, now: number): number | undefined {
-    const v = this.#versionById.get(id);
-    return v !== undefined && this.visibleAt(v, now) ? v : undefined;
+  /** The version of the stored event with this id, visible or not. */
+  versionOf(id: string): number | undefined {
+    return this.#versionById.get(id);
   }
 
   /** Removes the events below `before` (if above the current truncation) and returns them. */
