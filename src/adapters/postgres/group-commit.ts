@@ -3,7 +3,7 @@ import { GroupCommitter } from '../../internal/group-commit.js';
 
 /** One row of `append_events` / `append_events_batch`: what became of one append. */
 export interface AppendRow {
-  o_status: 'written' | 'duplicate' | 'empty' | 'conflict';
+  o_status: 'written' | 'duplicate' | 'empty' | 'conflict' | 'deleted';
   o_version: string | number;
   o_position: string | null;
   o_reason: string | null;

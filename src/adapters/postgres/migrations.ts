@@ -13,6 +13,7 @@ const FILES = [
   '0003_append_events_batch_plan.sql',
   '0004_ledger_checksums.sql',
   '0005_drop_unused.sql',
+  '0006_stream_lifecycle.sql',
 ] as const;
 
 /** The latest schema version this code knows. */

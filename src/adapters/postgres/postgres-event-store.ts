@@ -2,12 +2,16 @@ import {
   BaseEventStore,
   type BaseEventStoreOptions,
   type PreparedAppend,
+  type PreparedDeleteStream,
   type PreparedReadAll,
   type PreparedReadStream,
+  type PreparedSetStreamMetadata,
+  type PreparedTruncateStream,
 } from '../../adapter/index.js';
 import {
   type AppendResult,
   type Capabilities,
+  type DeleteStreamResult,
   ErrorCodes,
   EventStoreError,
   isEventStoreError,
@@ -16,11 +20,15 @@ import {
   MAX_EVENT_TYPE_BYTES,
   MAX_POSITION_INT64,
   type RecordedEvent,
+  type RetentionResult,
+  StreamDeletedError,
+  type StreamMetadataResult,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
 import type { GroupCommitter } from '../../internal/group-commit.js';
 import type { SqlDriver } from './driver.js';
 import { type AppendRow, postgresGroupCommitter } from './group-commit.js';
+import * as lifecycle from './lifecycle.js';
 import { type ErrorContext, mapError } from './map-error.js';
 import { ORDINAL_BITS } from './positions.js';
 import { quoteIdent } from './schema.js';
@@ -53,8 +61,7 @@ export const POSTGRES_CAPABILITIES: Capabilities = Object.freeze({
   maxPosition: MAX_POSITION_INT64,
   maxAppendBytes: 64 * 1024 * 1024,
   idempotencyWindow: 'stream' as const,
-  // Stream deletion, truncation and retention are not implemented on PostgreSQL yet (docs/lifecycle.md).
-  lifecycle: false,
+  lifecycle: true,
 });
 
 interface EventRow {
@@ -73,6 +80,7 @@ const COLUMNS = `global_position::text AS position, stream_id, version, id::text
   (extract(epoch FROM created_at) * 1000)::float8 AS created_ms`;
 
 type StatementKey =
+  | lifecycle.LifecycleKey
   | 'append'
   | 'appendBatch'
   | 'version'
@@ -135,9 +143,9 @@ export class PostgresEventStore extends BaseEventStore {
     this.#pageSize = pageSize;
     this.#names = `es_${schema}`;
     const s = quoteIdent(schema);
-    const all = (extra: string) => `SELECT ${COLUMNS} FROM ${s}.events
+    const all = (extra: string) => `SELECT ${COLUMNS} FROM ${s}.events ev
       WHERE global_position > $1
-        AND global_position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << ${ORDINAL_BITS})${extra}
+        AND global_position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << ${ORDINAL_BITS})${extra}${lifecycle.retentionFilter(s, 'ev')}
       ORDER BY global_position LIMIT $2`;
     this.#sql = {
       append: `SELECT o_status, o_version::text AS o_version, o_position::text AS o_position, o_reason
@@ -145,11 +153,13 @@ export class PostgresEventStore extends BaseEventStore {
       appendBatch: `SELECT o_index, o_status, o_version::text AS o_version, o_position::text AS o_position, o_reason
         FROM ${s}.append_events_batch($1::text[], $2::bigint[], $3::integer[], $4::integer[], $5::uuid[],
           $6::text[], $7::text[], $8::text[])`,
-      version: `SELECT version::text AS version FROM ${s}.streams WHERE stream_id = $1`,
+      ...lifecycle.lifecycleStatements(s),
+      version: `SELECT version::text AS version, deleted FROM ${s}.streams WHERE stream_id = $1`,
+      // $4 and $5 hide what retention hides (see readState).
       forwards: `SELECT ${COLUMNS} FROM ${s}.events WHERE stream_id = $1 AND version >= $2
-        ORDER BY version LIMIT $3`,
+        AND version >= $4 AND created_at > $5::timestamptz ORDER BY version LIMIT $3`,
       backwards: `SELECT ${COLUMNS} FROM ${s}.events WHERE stream_id = $1 AND version <= $2
-        ORDER BY version DESC LIMIT $3`,
+        AND version >= $4 AND created_at > $5::timestamptz ORDER BY version DESC LIMIT $3`,
       all: all(''),
       allTypes: all('\n        AND event_type = ANY($3::text[])'),
       allPrefix: all('\n        AND starts_with(stream_id, $3)'),
@@ -205,6 +215,7 @@ export class PostgresEventStore extends BaseEventStore {
       });
     }
     const version = Number(row.o_version);
+    if (row.o_status === 'deleted') throw new StreamDeletedError(p.streamId);
     if (row.o_status === 'conflict') {
       throw new WrongExpectedVersionError(p.streamId, p.requestedExpectedVersion, version, {
         reason: row.o_reason ?? undefined,
@@ -281,12 +292,19 @@ export class PostgresEventStore extends BaseEventStore {
     const { streamId, direction, fromVersion, maxCount } = prepared;
     const forwards = direction === 'forwards';
     const first: string | number = forwards ? Math.max(fromVersion ?? 1, 1) : (fromVersion ?? MAX_BIGINT);
+    const ctx: ErrorContext = { operation: 'readStream', streamId };
+    const [state] = await this.#query<{ deleted: number; min_version: string; created_after: string }>(
+      'readState',
+      [streamId],
+      ctx,
+    );
+    if (state!.deleted === 2) throw new StreamDeletedError(streamId);
     yield* this.#pages(
       forwards ? 'forwards' : 'backwards',
-      { operation: 'readStream', streamId },
+      ctx,
       maxCount,
       first,
-      (version, limit) => [streamId, version, limit],
+      (version, limit) => [streamId, version, limit, state!.min_version, state!.created_after],
       (row) => {
         const next = Number(row.version) + (forwards ? 1 : -1);
         return next < 1 ? undefined : next;
@@ -356,11 +374,39 @@ export class PostgresEventStore extends BaseEventStore {
   }
 
   protected override async _streamVersion(id: string): Promise<number> {
-    const rows = await this.#query<{ version: string }>('version', [id], {
+    const rows = await this.#query<{ version: string; deleted: number }>('version', [id], {
       operation: 'streamVersion',
       streamId: id,
     });
+    if (rows[0]?.deleted === 2) throw new StreamDeletedError(id);
     return rows.length === 0 ? 0 : Number(rows[0]!.version);
+  }
+
+  /** A lifecycle statement through the store's error mapping. */
+  readonly #lifecycleQuery: lifecycle.LifecycleQuery = (key, params, streamId) =>
+    this.#query(key, params, {
+      operation: lifecycle.OPERATIONS[key],
+      ...(streamId === undefined ? {} : { streamId }),
+    });
+
+  protected override _deleteStream(p: PreparedDeleteStream): Promise<DeleteStreamResult> {
+    return lifecycle.deleteStream(this.#lifecycleQuery, p);
+  }
+
+  protected override _truncateStream(p: PreparedTruncateStream): Promise<void> {
+    return lifecycle.truncateStream(this.#lifecycleQuery, p);
+  }
+
+  protected override _getStreamMetadata(streamId: string): Promise<StreamMetadataResult> {
+    return lifecycle.getStreamMetadata(this.#lifecycleQuery, streamId);
+  }
+
+  protected override _setStreamMetadata(p: PreparedSetStreamMetadata): Promise<{ metadataVersion: number }> {
+    return lifecycle.setStreamMetadata(this.#lifecycleQuery, p);
+  }
+
+  protected override _enforceRetention(): Promise<RetentionResult> {
+    return lifecycle.enforceRetention(this.#lifecycleQuery, 1_000, () => this.closing);
   }
 
   /**

@@ -1,0 +1,178 @@
+import type {
+  PreparedDeleteStream,
+  PreparedSetStreamMetadata,
+  PreparedTruncateStream,
+} from '../../adapter/index.js';
+import {
+  type DeleteStreamResult,
+  type ExpectedVersion,
+  InvalidArgumentError,
+  type JsonObject,
+  type RetentionResult,
+  StreamDeletedError,
+  type StreamMetadata,
+  type StreamMetadataResult,
+  WrongExpectedVersionError,
+} from '../../contract/index.js';
+import type { ErrorContext } from './map-error.js';
+
+/** The lifecycle statements, for the schema `s` (quoted). Functions are in migration 0006_stream_lifecycle.sql. */
+export function lifecycleStatements(s: string) {
+  return {
+    deleteStream: `SELECT o_status, o_version::text AS o_version FROM ${s}.delete_stream($1, $2, $3)`,
+    truncateStream: `SELECT o_status, o_version::text AS o_version FROM ${s}.truncate_stream($1, $2, $3)`,
+    setMetadata: `SELECT o_status, o_metadata_version::text AS o_metadata_version
+      FROM ${s}.set_stream_metadata($1, $2, $3, $4, $5, $6)`,
+    getMetadata: `SELECT st.deleted, st.truncate_before::text AS truncate_before,
+        m.metadata_version::text AS metadata_version, m.max_count::text AS max_count, m.max_age::text AS max_age,
+        m.custom::text AS custom
+      FROM (SELECT $1::text AS id) x
+      LEFT JOIN ${s}.streams st ON st.stream_id = x.id
+      LEFT JOIN ${s}.stream_metadata m ON m.stream_id = x.id`,
+    // What a read of one stream must hide: below min_version (maxCount), at or before created_after (maxAge).
+    readState: `SELECT coalesce(st.deleted, 0) AS deleted,
+        (CASE WHEN m.max_count IS NULL THEN 1 ELSE st.version - m.max_count + 1 END)::text AS min_version,
+        (CASE WHEN m.max_age IS NULL THEN '-infinity'::timestamptz
+              ELSE now() - m.max_age * interval '1 second' END)::text AS created_after
+      FROM (SELECT $1::text AS id) x
+      LEFT JOIN ${s}.streams st ON st.stream_id = x.id
+      LEFT JOIN ${s}.stream_metadata m ON m.stream_id = x.id`,
+    // One batch of the retention sweep: the rows retention hides, oldest first, at most $1 of them.
+    enforceRetention: `DELETE FROM ${s}.events d WHERE d.global_position IN (
+        SELECT ev.global_position FROM ${s}.stream_metadata m
+          JOIN ${s}.streams st ON st.stream_id = m.stream_id
+          JOIN ${s}.events ev ON ev.stream_id = m.stream_id
+         WHERE (m.max_count IS NOT NULL OR m.max_age IS NOT NULL)
+           AND (ev.version <= st.version - m.max_count OR ev.created_at <= now() - m.max_age * interval '1 second')
+         LIMIT $1)
+      RETURNING d.global_position::text AS global_position`,
+  } as const;
+}
+
+/** readAll's condition that hides what retention hides (truncated and deleted rows are gone already). */
+export function retentionFilter(s: string, alias: string): string {
+  return `
+        AND NOT EXISTS (SELECT 1 FROM ${s}.stream_metadata m JOIN ${s}.streams st ON st.stream_id = m.stream_id
+          WHERE m.stream_id = ${alias}.stream_id
+            AND (${alias}.version <= st.version - m.max_count
+                 OR ${alias}.created_at <= now() - m.max_age * interval '1 second'))`;
+}
+
+export type LifecycleKey = keyof ReturnType<typeof lifecycleStatements>;
+
+/** The contract operation each statement serves, for error messages. */
+export const OPERATIONS: Readonly<Record<LifecycleKey, ErrorContext['operation']>> = {
+  deleteStream: 'deleteStream',
+  truncateStream: 'truncateStream',
+  setMetadata: 'setStreamMetadata',
+  getMetadata: 'getStreamMetadata',
+  readState: 'readStream',
+  enforceRetention: 'enforceRetention',
+};
+
+/** Runs one lifecycle statement: the store's query with its error mapping. */
+export type LifecycleQuery = <R>(key: LifecycleKey, params: unknown[], streamId?: string) => Promise<R[]>;
+
+/** -1 for 'any', -2 for 'stream_exists', else the exact version, as the SQL functions take it. */
+export function expectedParam(expected: 'any' | 'stream_exists' | number): number {
+  return expected === 'any' ? -1 : expected === 'stream_exists' ? -2 : expected;
+}
+
+interface StatusRow {
+  o_status: 'done' | 'conflict' | 'deleted' | 'invalid' | 'backwards';
+  o_version?: string;
+  o_metadata_version?: string;
+}
+
+function fail(
+  row: StatusRow,
+  streamId: string,
+  expected: ExpectedVersion,
+  what: string,
+  argument: string,
+): never {
+  const version = Number(row.o_version ?? row.o_metadata_version);
+  if (row.o_status === 'deleted') throw new StreamDeletedError(streamId);
+  if (row.o_status === 'conflict') {
+    throw new WrongExpectedVersionError(streamId, expected, version, {
+      reason: `${what} at a wrong expected version`,
+    });
+  }
+  throw new InvalidArgumentError(
+    row.o_status === 'backwards'
+      ? `Stream '${streamId}': ${argument} is below the stream's; a truncation cannot be undone`
+      : `Stream '${streamId}': ${argument} is past the stream's end`,
+    { argument, streamId },
+  );
+}
+
+export async function deleteStream(q: LifecycleQuery, p: PreparedDeleteStream): Promise<DeleteStreamResult> {
+  const [row] = await q<StatusRow>(
+    'deleteStream',
+    [p.streamId, expectedParam(p.expectedVersion), p.hard],
+    p.streamId,
+  );
+  if (row!.o_status !== 'done') fail(row!, p.streamId, p.expectedVersion, 'delete', 'expectedVersion');
+  return { version: Number(row!.o_version) };
+}
+
+export async function truncateStream(q: LifecycleQuery, p: PreparedTruncateStream): Promise<void> {
+  const params = [p.streamId, p.before, expectedParam(p.expectedVersion)];
+  const [row] = await q<StatusRow>('truncateStream', params, p.streamId);
+  if (row!.o_status !== 'done') fail(row!, p.streamId, p.expectedVersion, 'truncate', 'options.before');
+}
+
+export async function setStreamMetadata(
+  q: LifecycleQuery,
+  p: PreparedSetStreamMetadata,
+): Promise<{ metadataVersion: number }> {
+  const { maxCount, maxAge, truncateBefore, custom } = p.metadata;
+  const expected = p.expectedMetadataVersion === 'any' ? -1 : p.expectedMetadataVersion;
+  const params = [
+    p.streamId,
+    expected,
+    maxCount ?? null,
+    maxAge ?? null,
+    truncateBefore ?? null,
+    custom === undefined ? null : JSON.stringify(custom),
+  ];
+  const [row] = await q<StatusRow>('setMetadata', params, p.streamId);
+  if (row!.o_status !== 'done') {
+    fail(row!, p.streamId, p.expectedMetadataVersion, 'metadata write', 'metadata.truncateBefore');
+  }
+  return { metadataVersion: Number(row!.o_metadata_version) };
+}
+
+export async function getStreamMetadata(q: LifecycleQuery, streamId: string): Promise<StreamMetadataResult> {
+  const [row] = await q<{
+    deleted: number | null;
+    truncate_before: string | null;
+    metadata_version: string | null;
+    max_count: string | null;
+    max_age: string | null;
+    custom: string | null;
+  }>('getMetadata', [streamId], streamId);
+  if (row!.deleted === 2) throw new StreamDeletedError(streamId);
+  const metadata: StreamMetadata = {};
+  if (row!.max_count !== null) metadata.maxCount = Number(row!.max_count);
+  if (row!.max_age !== null) metadata.maxAge = Number(row!.max_age);
+  if (row!.truncate_before !== null && Number(row!.truncate_before) > 1) {
+    metadata.truncateBefore = Number(row!.truncate_before);
+  }
+  if (row!.custom !== null) metadata.custom = JSON.parse(row!.custom) as JsonObject;
+  return { metadata, metadataVersion: Number(row!.metadata_version ?? 0) };
+}
+
+/** Deletes what retention hides in batches of `batch` rows, each its own short transaction, until none is left. */
+export async function enforceRetention(
+  q: LifecycleQuery,
+  batch: number,
+  closing: () => boolean,
+): Promise<RetentionResult> {
+  let removedEvents = 0;
+  for (;;) {
+    const rows = await q<{ global_position: string }>('enforceRetention', [batch]);
+    removedEvents += rows.length;
+    if (rows.length < batch || closing()) return { removedEvents };
+  }
+}
