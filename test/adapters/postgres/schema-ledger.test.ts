@@ -136,7 +136,7 @@ it('refuses a schema whose applied migration has another checksum, naming the ve
   expect(password.length).toBeGreaterThan(0);
   expect(error!.message).not.toContain(password);
   expect(error!.message).not.toContain('postgres://');
-  // Migration 5 was pending: it did not run, and nothing else changed.
+  // Migrations 5 and on were pending: they did not run, and nothing else changed.
   expect(await state(sql, schema)).toEqual(before);
   // The pool still works, and the schema opens once the ledger is right again.
   const [m2] = (await loadMigrations()).filter((m) => m.version === 2);
@@ -144,7 +144,9 @@ it('refuses a schema whose applied migration has another checksum, naming the ve
   const store = await createEventStore(url);
   expect(await store.streamVersion('kept-1')).toBe(1);
   await store.close();
-  expect((await ledger(schema)).map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+  expect((await ledger(schema)).map((r) => r.version)).toEqual(
+    Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
+  );
 });
 
 it('refuses a tampered ledger on PGlite too, and writes nothing', async () => {
