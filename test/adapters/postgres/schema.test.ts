@@ -108,13 +108,14 @@ it('stores exactly what was appended: json text, ids, versions, positions, the s
   expect(byName.get('events_stream_id_idx')).toMatch(/^CREATE INDEX .*\(stream_id, id\)/);
   expect(byName.get('events_stream_version_key')).toMatch(/^CREATE UNIQUE INDEX .*\(stream_id, version\)/);
   expect(byName.get('events_type_position_idx')).toMatch(/\(event_type, global_position\)/);
-  // Nothing else: every index costs each insert.
+  // Nothing else: every index costs each insert (stream_metadata's is written only by metadata writes).
   expect([...byName.keys()].sort()).toEqual([
     'events_pkey',
     'events_stream_id_idx',
     'events_stream_version_key',
     'events_type_position_idx',
     'schema_migrations_pkey',
+    'stream_metadata_pkey',
     'streams_pkey',
   ]);
   await store.close();
