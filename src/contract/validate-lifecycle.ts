@@ -5,6 +5,7 @@ import {
   isPlainObject,
   normalizeExpectedVersion,
   readOptions,
+  show,
   validateStreamId,
 } from './validate.js';
 
@@ -37,7 +38,7 @@ function invalid(message: string, argument: string): never {
 
 function positive(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    invalid(`${name} must be an integer of at least 1, got ${String(value)}`, name);
+    invalid(`${name} must be an integer of at least 1, got ${show(value)}`, name);
   }
   return value;
 }
@@ -96,7 +97,7 @@ export function prepareSetStreamMetadata(
   if (expected !== undefined && expected !== 'any') {
     if (typeof expected !== 'number' || !Number.isSafeInteger(expected) || expected < 0) {
       invalid(
-        `options.expectedMetadataVersion must be 'any' or a non-negative integer, got ${String(expected)}`,
+        `options.expectedMetadataVersion must be 'any' or a non-negative integer, got ${show(expected)}`,
         'options.expectedMetadataVersion',
       );
     }

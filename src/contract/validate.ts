@@ -108,6 +108,27 @@ function describe(value: unknown): string {
 }
 
 /**
+ * Renders a rejected value for an error message without running the caller's code: primitives as themselves
+ * (strings quoted and cut at 40 characters), anything else by its kind. `String(value)` would call a caller's
+ * `toString`, which may throw or may not exist (`Object.create(null)`).
+ */
+export function show(value: unknown): string {
+  switch (typeof value) {
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+    case 'undefined':
+      return String(value);
+    case 'string':
+      return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+    case 'symbol':
+      return 'a symbol';
+    default:
+      return describe(value);
+  }
+}
+
+/**
  * Checks a name the backends store as text and index (a stream id, an event type, a filter on them): no control
  * characters (NUL included: PostgreSQL text cannot hold it) and no lone surrogate (it cannot be encoded as UTF-8,
  * so a backend would store something else).
@@ -301,7 +322,7 @@ export function prepareAppend(
 function count(value: unknown, name: string): number {
   if (value === undefined) return Number.POSITIVE_INFINITY;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    invalid(`${name} must be a non-negative integer, got ${String(value)}`, name);
+    invalid(`${name} must be a non-negative integer, got ${show(value)}`, name);
   }
   return value;
 }
@@ -315,13 +336,13 @@ export function prepareReadStream(
   const opts = readOptions(options, ['fromVersion', 'direction', 'maxCount'], 'options');
   const direction = opts.direction ?? 'forwards';
   if (direction !== 'forwards' && direction !== 'backwards') {
-    invalid(`direction must be 'forwards' or 'backwards', got ${String(direction)}`, 'options.direction');
+    invalid(`direction must be 'forwards' or 'backwards', got ${show(direction)}`, 'options.direction');
   }
   let fromVersion: number | undefined;
   if (opts.fromVersion !== undefined) {
     const v = opts.fromVersion;
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-      invalid(`fromVersion must be a non-negative integer, got ${String(v)}`, 'options.fromVersion');
+      invalid(`fromVersion must be a non-negative integer, got ${show(v)}`, 'options.fromVersion');
     }
     fromVersion = v;
   }

@@ -43,6 +43,26 @@ describe('validation', () => {
     expect(() => prepareAppend('s', [{ type: 'A', data }], undefined, unbounded)).not.toThrow();
   });
 
+  it('describes a rejected count or direction without calling its toString', () => {
+    const hostile = {
+      toString() {
+        throw new Error('caller code ran');
+      },
+    };
+    for (const options of [
+      { maxCount: hostile },
+      { maxCount: Object.create(null) },
+      { fromVersion: hostile },
+      { direction: hostile },
+    ]) {
+      expect(() => prepareReadStream('s', options as never)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('an object') }),
+      );
+    }
+    expect(() => prepareReadStream('s', { maxCount: -1 })).toThrow(/got -1/);
+    expect(() => prepareReadStream('s', { direction: 'sideways' as never })).toThrow(/got "sideways"/);
+  });
+
   it('names the offending field in the error', () => {
     expect(() =>
       prepareAppend('s', [{ type: 'A', data: { a: [1, undefined] } }], undefined, unbounded),
