@@ -48,6 +48,13 @@ async function terminateBackends(url: string): Promise<number> {
 it('loses and duplicates nothing under pg_terminate_backend and server restarts with concurrent retrying writers', async () => {
   const url = new URL(server!.url);
   url.searchParams.set('schema', uniqueSchema('faults'));
+  // The schema is created, and the outcome checked, through stores with the default deadline: on a loaded machine
+  // the migrations can outlast the writers' short deadline, and that start-up is not what this test is about.
+  const relaxed = url.toString();
+  const setup = await createEventStore(relaxed);
+  await setup.streamVersion('create-the-schema');
+  await setup.close();
+  // Short deadlines, so that writers notice a terminated backend or a restarting server quickly and retry.
   url.searchParams.set('timeout_ms', '5000');
   url.searchParams.set('connect_timeout_ms', '2000');
   url.searchParams.set('max', '6');
@@ -84,7 +91,8 @@ it('loses and duplicates nothing under pg_terminate_backend and server restarts 
       chaos,
     ]);
     expect(unexpected).toEqual([]);
-    const counts = await checkAgainstAttempts(store, attempts);
+    const checker = await createEventStore(relaxed);
+    const counts = await checkAgainstAttempts(checker, attempts).finally(() => checker.close());
     console.info(
       `PostgreSQL faults: ${counts.acknowledged} acknowledged appends (${counts.events} events), ` +
         `${counts.unacknowledged} unacknowledged (${counts.unacknowledgedPresent} present whole), ` +
