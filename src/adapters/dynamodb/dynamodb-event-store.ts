@@ -32,7 +32,6 @@ import {
   decodeEvent,
   decodeStreamId,
   decodeType,
-  decodeVersion,
   type Item,
   isEvent,
   MAX_APPEND_BYTES,
@@ -319,7 +318,9 @@ export class DynamoDBEventStore extends BaseEventStore {
     prepared: PreparedSetStreamMetadata,
   ): Promise<{ metadataVersion: number }> {
     await this.#ensureReady();
-    return this.#lanes.run(prepared.streamId, () => lifecycle.setStreamMetadata(this.#lifecycleDeps, prepared));
+    return this.#lanes.run(prepared.streamId, () =>
+      lifecycle.setStreamMetadata(this.#lifecycleDeps, prepared),
+    );
   }
 
   protected override async _enforceRetention(): Promise<RetentionResult> {

@@ -224,7 +224,11 @@ export function decodeRef(item: Item): EventRef {
  */
 export function positionedRef(item: Item): EventRef | undefined {
   if (item[EVENT_ATTR.position] === undefined || item[EVENT_ATTR.version] === undefined) return undefined;
-  return { id: item[EVENT_ATTR.eventId]?.S ?? '', version: decodeVersion(item), position: decodePosition(item) };
+  return {
+    id: item[EVENT_ATTR.eventId]?.S ?? '',
+    version: decodeVersion(item),
+    position: decodePosition(item),
+  };
 }
 
 export function decodeVersion(item: Item): number {

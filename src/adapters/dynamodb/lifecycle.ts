@@ -73,11 +73,17 @@ function needsVisits(meta: StreamMeta): boolean {
   return meta.maxCount !== undefined || meta.maxAge !== undefined || meta.erasedBelow < meta.eraseBelow;
 }
 
-function putState(ctx: StoreContext, streamId: string, read: StreamMeta, next: StreamMeta): TransactWriteItem {
+/** The write of `next` (whose revision is the read one's + 1) if the state item is still as read. */
+function putState(
+  ctx: StoreContext,
+  streamId: string,
+  read: StreamMeta,
+  next: StreamMeta,
+): TransactWriteItem {
   return {
     Put: {
       TableName: ctx.tableName,
-      Item: metaItem(streamId, { ...next, revision: read.revision + 1 }),
+      Item: metaItem(streamId, next),
       ...revisionCondition(read.revision),
     },
   };
@@ -138,12 +144,23 @@ function checkBefore(streamId: string, before: number, version: number, argument
   }
 }
 
-/** Erases what the state item says is due, then re-reads nothing: the marker makes a rerun safe. */
+/**
+ * Erases what the state item `meta` (as written) says is due, and then takes the stream off the retention list
+ * unless retention keeps it there. A failure leaves it on the list, so `enforceRetention` finishes the erasure.
+ */
 async function finish(deps: LifecycleDeps, streamId: string, meta: StreamMeta, operation: Operation) {
-  if (meta.erasedBelow < meta.eraseBelow) await erase(deps.ctx, streamId, meta, operation);
+  if (meta.erasedBelow >= meta.eraseBelow) return 0;
+  const erased = await erase(deps.ctx, streamId, meta, operation, deps.closing);
+  if (!deps.closing() && !needsVisits({ ...meta, erasedBelow: meta.eraseBelow })) {
+    await unregister(deps.ctx, streamId, meta.revision, operation);
+  }
+  return erased;
 }
 
-export async function deleteStream(deps: LifecycleDeps, p: PreparedDeleteStream): Promise<DeleteStreamResult> {
+export async function deleteStream(
+  deps: LifecycleDeps,
+  p: PreparedDeleteStream,
+): Promise<DeleteStreamResult> {
   const { ctx } = deps;
   for (let round = 0; round < MAX_ROUNDS; round++) {
     if (round > 0) await sleep(backoffMs(round, ROUND_BACKOFF));
@@ -175,6 +192,7 @@ export async function deleteStream(deps: LifecycleDeps, p: PreparedDeleteStream)
           maxCount: undefined,
           maxAge: undefined,
           custom: undefined,
+          revision: meta.revision + 1,
         }
       : {
           ...meta,
@@ -182,6 +200,7 @@ export async function deleteStream(deps: LifecycleDeps, p: PreparedDeleteStream)
           version,
           truncateBefore: Math.max(meta.truncateBefore, version + 1),
           eraseBelow: Math.max(meta.eraseBelow, version + 1),
+          revision: meta.revision + 1,
         };
     const items = [
       putState(ctx, p.streamId, meta, next),
@@ -228,6 +247,7 @@ export async function truncateStream(deps: LifecycleDeps, p: PreparedTruncateStr
       version: Math.max(meta.version, version),
       truncateBefore: p.before,
       eraseBelow: Math.max(meta.eraseBelow, p.before),
+      revision: meta.revision + 1,
     };
     const items = [
       putState(ctx, p.streamId, meta, next),
@@ -243,8 +263,12 @@ export async function truncateStream(deps: LifecycleDeps, p: PreparedTruncateStr
 }
 
 export async function getStreamMetadata(ctx: StoreContext, streamId: string): Promise<StreamMetadataResult> {
-  const out = await ctx.call({ operation: 'getStreamMetadata', request: 'GetItem (stream state)', streamId }, () =>
-    ctx.client.send(new GetItemCommand({ TableName: ctx.tableName, Key: stateKey(streamId), ConsistentRead: true })),
+  const out = await ctx.call(
+    { operation: 'getStreamMetadata', request: 'GetItem (stream state)', streamId },
+    () =>
+      ctx.client.send(
+        new GetItemCommand({ TableName: ctx.tableName, Key: stateKey(streamId), ConsistentRead: true }),
+      ),
   );
   const meta = decodeMeta(out.Item);
   if (meta.status === 2) throw new StreamDeletedError(streamId);
@@ -288,6 +312,7 @@ export async function setStreamMetadata(
       maxCount,
       maxAge,
       custom,
+      revision: meta.revision + 1,
     };
     const items = [putState(ctx, p.streamId, meta, next)];
     if (needsVisits(next)) items.push(register(ctx, p.streamId));
@@ -351,39 +376,42 @@ async function enforceOne(deps: LifecycleDeps, streamId: string): Promise<number
     }
     let next = meta;
     if (floor > meta.eraseBelow) {
-      next = { ...meta, status: statusOf(view), version: Math.max(meta.version, version), eraseBelow: floor };
+      next = {
+        ...meta,
+        status: statusOf(view),
+        version: Math.max(meta.version, version),
+        eraseBelow: floor,
+        revision: meta.revision + 1,
+      };
       if (!(await commit(ctx, [putState(ctx, streamId, meta, next)], 'enforceRetention', streamId))) continue;
-      next = { ...next, revision: meta.revision + 1 };
     }
-    const erased = await erase(ctx, streamId, next, 'enforceRetention', deps.closing);
-    const done = !deps.closing();
-    if (done && !needsVisits({ ...next, erasedBelow: next.eraseBelow })) {
-      await unregister(ctx, streamId, next.revision);
-    }
-    return erased;
+    if (next.erasedBelow < next.eraseBelow) return finish(deps, streamId, next, 'enforceRetention');
+    // Nothing to erase: a stream whose retention was removed leaves the list.
+    if (!needsVisits(next)) await unregister(ctx, streamId, next.revision, 'enforceRetention');
+    return 0;
   }
   return 0;
 }
 
 /** Drops the stream from the retention list, unless its state item changed since `revision` was read. */
-async function unregister(ctx: StoreContext, streamId: string, revision: number): Promise<void> {
-  const items: TransactWriteItem[] = [
-    { Delete: { TableName: ctx.tableName, Key: retentionKey(streamId) } },
-    {
-      ConditionCheck: {
-        TableName: ctx.tableName,
-        Key: stateKey(streamId),
-        ...revisionCondition(revision),
-      },
-    },
-  ];
+async function unregister(ctx: StoreContext, streamId: string, revision: number, operation: Operation) {
   if (revision === 0) {
-    await ctx.call({ operation: 'enforceRetention', request: 'DeleteItem (retention list)', streamId }, () =>
+    await ctx.call({ operation, request: 'DeleteItem (retention list)', streamId }, () =>
       ctx.client.send(new DeleteItemCommand({ TableName: ctx.tableName, Key: retentionKey(streamId) })),
     );
     return;
   }
-  await commit(ctx, items, 'enforceRetention', streamId);
+  await commit(
+    ctx,
+    [
+      { Delete: { TableName: ctx.tableName, Key: retentionKey(streamId) } },
+      {
+        ConditionCheck: { TableName: ctx.tableName, Key: stateKey(streamId), ...revisionCondition(revision) },
+      },
+    ],
+    operation,
+    streamId,
+  );
 }
 
 /**

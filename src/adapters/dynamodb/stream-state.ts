@@ -11,8 +11,8 @@ import {
   STREAM_PREFIX,
   VERSION_PREFIX,
 } from './items.js';
-import { readView } from './stream-meta.js';
 import type { StreamHead, StreamHeads } from './stream-heads.js';
+import { readView } from './stream-meta.js';
 
 /** What an append read of a stream: its version, lifecycle state and some of its visible events. */
 export interface StreamState {

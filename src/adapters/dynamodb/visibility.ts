@@ -1,4 +1,9 @@
-import { BatchGetItemCommand, GetItemCommand, type KeysAndAttributes, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetItemCommand,
+  GetItemCommand,
+  type KeysAndAttributes,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
 import { ErrorCodes, EventStoreError, type Operation } from '../../contract/index.js';
 import type { StoreContext } from './context.js';
 import {
@@ -66,7 +71,9 @@ async function filterOf(
 /** The filter of one stream, from its state item (one strongly consistent GetItem; one more Query for maxCount). */
 export async function streamFilter(ctx: StoreContext, streamId: string): Promise<StreamFilter> {
   const out = await ctx.call({ operation: 'readStream', request: 'GetItem (stream state)', streamId }, () =>
-    ctx.client.send(new GetItemCommand({ TableName: ctx.tableName, Key: stateKey(streamId), ConsistentRead: true })),
+    ctx.client.send(
+      new GetItemCommand({ TableName: ctx.tableName, Key: stateKey(streamId), ConsistentRead: true }),
+    ),
   );
   return filterOf(ctx, streamId, decodeMeta(out.Item), Date.now(), 'readStream');
 }
