@@ -31,8 +31,8 @@ const STUB_PROJECTION = [
 
 /**
  * Erases the stream's events below `meta.eraseBelow`, from `meta.erasedBelow` on: each event item is replaced by
- * its stub (keys, version, position; no id, type, data or metadata), 100 events per round, in BatchWriteItem
- * requests of 25, and after each round the state item's `ed` marker moves past them. A crash (or a failed request)
+ * its stub (keys, version, position; no id, type, data or metadata), 100 events per round, in four concurrent
+ * BatchWriteItem requests of 25, and after each round the state item's `ed` marker moves past them. A crash (or a failed request)
  * leaves a prefix erased and the marker at or behind it; the next call, for the same stream, starts from the marker
  * and skips what is already a stub. Every erased event was hidden from reads before this began (below `er`).
  * Returns how many events it erased.
@@ -66,9 +66,10 @@ export async function erase(
     );
     const items = out.Items ?? [];
     const events = items.filter(isEvent);
-    for (let i = 0; i < events.length; i += BATCH) {
-      await writeStubs(ctx, streamId, events.slice(i, i + BATCH), operation);
-    }
+    // The round's (at most four) requests at once; the marker moves only once all of them succeeded.
+    const batches: Item[][] = [];
+    for (let i = 0; i < events.length; i += BATCH) batches.push(events.slice(i, i + BATCH));
+    await Promise.all(batches.map((batch) => writeStubs(ctx, streamId, batch, operation)));
     erased += events.length;
     const last = items.at(-1);
     const next = out.LastEvaluatedKey && last ? Number(last[EVENT_ATTR.version]!.N) + 1 : target;
