@@ -295,18 +295,29 @@ export class DynamoDBEventStore extends BaseEventStore {
     return view.version;
   }
 
-  get #lifecycleDeps(): lifecycle.LifecycleDeps {
-    return { ctx: this.#ctx, heads: this.#heads, closing: () => this.closing };
+  /** An erasure stops between rounds once the store closes or the call's deadline passes; its marker keeps the rest. */
+  #lifecycleDeps(call: CallContext): lifecycle.LifecycleDeps {
+    return { ctx: this.#ctx, heads: this.#heads, closing: () => this.closing || call.signal.aborted };
   }
 
-  protected override async _deleteStream(prepared: PreparedDeleteStream): Promise<DeleteStreamResult> {
+  protected override async _deleteStream(
+    prepared: PreparedDeleteStream,
+    call: CallContext,
+  ): Promise<DeleteStreamResult> {
     await this.#ensureReady();
-    return this.#lanes.run(prepared.streamId, () => lifecycle.deleteStream(this.#lifecycleDeps, prepared));
+    return this.#lanes.run(prepared.streamId, () =>
+      lifecycle.deleteStream(this.#lifecycleDeps(call), prepared),
+    );
   }
 
-  protected override async _truncateStream(prepared: PreparedTruncateStream): Promise<void> {
+  protected override async _truncateStream(
+    prepared: PreparedTruncateStream,
+    call: CallContext,
+  ): Promise<void> {
     await this.#ensureReady();
-    return this.#lanes.run(prepared.streamId, () => lifecycle.truncateStream(this.#lifecycleDeps, prepared));
+    return this.#lanes.run(prepared.streamId, () =>
+      lifecycle.truncateStream(this.#lifecycleDeps(call), prepared),
+    );
   }
 
   protected override async _getStreamMetadata(streamId: string): Promise<StreamMetadataResult> {
@@ -316,16 +327,17 @@ export class DynamoDBEventStore extends BaseEventStore {
 
   protected override async _setStreamMetadata(
     prepared: PreparedSetStreamMetadata,
+    call: CallContext,
   ): Promise<{ metadataVersion: number }> {
     await this.#ensureReady();
     return this.#lanes.run(prepared.streamId, () =>
-      lifecycle.setStreamMetadata(this.#lifecycleDeps, prepared),
+      lifecycle.setStreamMetadata(this.#lifecycleDeps(call), prepared),
     );
   }
 
-  protected override async _enforceRetention(): Promise<RetentionResult> {
+  protected override async _enforceRetention(call: CallContext): Promise<RetentionResult> {
     await this.#ensureReady();
-    return lifecycle.enforceRetention(this.#lifecycleDeps);
+    return lifecycle.enforceRetention(this.#lifecycleDeps(call));
   }
 
   /** Runs once every accepted call has settled: lets the committer finish, then destroys the client if the store built it. */
