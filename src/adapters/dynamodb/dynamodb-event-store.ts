@@ -100,8 +100,9 @@ function nonNegativeInt(value: unknown, name: string, fallback: number, max = 3_
 
 /**
  * The DynamoDB adapter. Events live one per item under their stream's partition; a position counter, claims and
- * the `log` index give the global order without any item that every append must update under a condition. See
- * docs/dynamodb.md for the design and its costs.
+ * the `log` index give the global order without any item that every append must update under a condition. The
+ * stream lifecycle keeps a state item per deleted, truncated or configured stream and erases events into stubs
+ * that keep their keys (lifecycle.ts). See docs/dynamodb.md for the design and its costs.
  */
 export class DynamoDBEventStore extends BaseEventStore {
   readonly capabilities: Capabilities;

@@ -160,6 +160,16 @@ export function tombstoneFence(streamId: string, version: number): Item {
   return { ...streamKey(streamId, version + 1), k: { S: STUB_KIND.tombstone } };
 }
 
+/** What `readView` reads of each item: keys and stub kind, an event's ref, and the whole state item. */
+const PROJECTED = [
+  'sk',
+  'k',
+  EVENT_ATTR.eventId,
+  EVENT_ATTR.version,
+  EVENT_ATTR.position,
+  ...Object.values(STATE_ATTR),
+];
+
 /** A stream as the lifecycle sees it: its state item and its last events (newest first). */
 export interface StreamView {
   meta: StreamMeta;
@@ -194,12 +204,9 @@ export async function readView(
             ':lo': { S: VERSION_PREFIX },
             ':hi': { S: STATE_SK },
           },
-          ProjectionExpression: 'sk, k, #id, #v, #p, st, sv, tb, er, ed, mv, mc, ma, cu, rv',
-          ExpressionAttributeNames: {
-            '#id': EVENT_ATTR.eventId,
-            '#v': EVENT_ATTR.version,
-            '#p': EVENT_ATTR.position,
-          },
+          // Every name through a placeholder, so that no attribute can collide with a reserved word.
+          ProjectionExpression: PROJECTED.map((_, i) => `#a${i}`).join(', '),
+          ExpressionAttributeNames: Object.fromEntries(PROJECTED.map((name, i) => [`#a${i}`, name])),
           ScanIndexForward: false,
           // The state item, a tombstone's fence, and the window.
           Limit: window + 2,
