@@ -4,7 +4,13 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
-import { ErrorCodes, EventStoreError, InvalidArgumentError, type Operation } from '../../contract/index.js';
+import {
+  ErrorCodes,
+  EventStoreError,
+  InvalidArgumentError,
+  isEventStoreError,
+  type Operation,
+} from '../../contract/index.js';
 import type { StoreContext } from './context.js';
 import { erase } from './erasure.js';
 import { streamKey } from './items.js';
@@ -122,7 +128,19 @@ export function checkBefore(streamId: string, before: number, version: number, a
  */
 export async function finish(deps: LifecycleDeps, streamId: string, meta: StreamMeta, operation: Operation) {
   if (meta.erasedBelow >= meta.eraseBelow) return 0;
-  const erased = await erase(deps.ctx, streamId, meta, operation, deps.closing);
+  let erased: number;
+  try {
+    erased = await erase(deps.ctx, streamId, meta, operation, deps.closing);
+  } catch (err) {
+    if (!isEventStoreError(err)) throw err;
+    // The change itself is committed: say so, keeping the failure's code, so that the caller retries the erasure
+    // rather than the change.
+    throw new EventStoreError(
+      err.code,
+      `${err.message}. The ${operation} took effect and its events are hidden, but erasing their data stopped; retry the call or run enforceRetention to finish it`,
+      { cause: err, streamId, operation },
+    );
+  }
   if (!deps.closing() && !needsVisits({ ...meta, erasedBelow: meta.eraseBelow })) {
     await unregister(deps.ctx, streamId, meta.revision, operation);
   }

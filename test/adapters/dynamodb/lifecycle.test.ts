@@ -205,6 +205,8 @@ describe('DynamoDB adapter: the stream lifecycle', () => {
       // Writes: the state transaction, the first BatchWriteItem of 25 stubs; the round's other three fail.
       await expect(faulty.deleteStream(id, { hard: true, expectedVersion: 240 })).rejects.toMatchObject({
         code: 'UNAUTHORIZED',
+        streamId: id,
+        message: expect.stringContaining('took effect and its events are hidden'),
       });
       expect(faults.failed).toBe(3);
       // Deleted as a whole for every reader, though its data is only partly erased.
