@@ -4,6 +4,7 @@ import {
   ErrorCodes,
   EventStoreError,
   type PreparedAppend,
+  StreamDeletedError,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
 import type { DynamoDBCommitter } from './committer.js';
@@ -84,6 +85,7 @@ export async function appendEvents(deps: AppendDeps, append: PreparedAppend): Pr
 
 /** The result when the decision is not "write": a recognised retry, an empty batch, or a conflict (thrown). */
 function settle(append: PreparedAppend, state: StreamState): AppendResult | undefined {
+  if (state.tombstoned) throw new StreamDeletedError(append.streamId);
   const decision = decideAppend(append, lookupState(state));
   switch (decision.kind) {
     case 'write':

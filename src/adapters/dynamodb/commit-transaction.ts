@@ -14,6 +14,8 @@ import {
   type EventRef,
   eventItem,
   type Item,
+  isEvent,
+  positionedRef,
   streamKey,
 } from './items.js';
 import { mapError } from './map-error.js';
@@ -152,18 +154,19 @@ export async function sendCommit(
     const { checkAt, firstPutAt } = layout[i]!;
     if (failed(firstPutAt)) {
       const old = reasons[firstPutAt]!.Item;
-      const ref = old === undefined ? undefined : decodeRef(old);
+      // An erased event's stub or a tombstone's fence holds no id: the stream moved (or is gone).
+      const ref = old === undefined || !isEvent(old) ? undefined : decodeRef(old);
       if (m.append.events.length === 1 && ref?.id === m.append.events[0]!.id) {
         return { kind: 'duplicate-of-one', ref };
       }
       return { kind: 'moved' };
     } else if (failed(checkAt)) {
       const old = reasons[checkAt]!.Item;
-      const ref = old === undefined ? undefined : decodeRef(old);
+      const ref = old === undefined ? undefined : positionedRef(old);
       const reorder = ref !== undefined && ref.position >= layout[i]!.range.first;
       if (reorder) {
         // Remember where the base event lies, so that the next group does not use positions below it.
-        heads.record(m.append.streamId, ref.version, ref.position, [ref.id]);
+        heads.record(m.append.streamId, ref.version, ref.position, ref.id === '' ? [] : [ref.id]);
       }
       return reorder ? { kind: 'reorder' } : { kind: 'moved' };
     } else {

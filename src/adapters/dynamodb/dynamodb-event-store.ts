@@ -4,16 +4,23 @@ import {
   type BaseEventStoreOptions,
   type CallContext,
   type PreparedAppend,
+  type PreparedDeleteStream,
   type PreparedReadAll,
   type PreparedReadStream,
+  type PreparedSetStreamMetadata,
+  type PreparedTruncateStream,
 } from '../../adapter/index.js';
 import {
   type AppendResult,
   type Capabilities,
+  type DeleteStreamResult,
   InvalidArgumentError,
   MAX_EVENT_TYPE_BYTES,
   MAX_POSITION_INT64,
   type RecordedEvent,
+  type RetentionResult,
+  StreamDeletedError,
+  type StreamMetadataResult,
 } from '../../contract/index.js';
 import { StreamLanes } from '../../internal/stream-lanes.js';
 import { assertKnownOptions } from '../../url-options.js';
@@ -25,8 +32,8 @@ import {
   decodeEvent,
   decodeStreamId,
   decodeType,
-  decodeVersion,
-  EVENT_ATTR,
+  type Item,
+  isEvent,
   MAX_APPEND_BYTES,
   MAX_EVENT_BYTES,
   MAX_EVENTS_PER_APPEND,
@@ -34,11 +41,14 @@ import {
   STREAM_PREFIX,
   VERSION_PREFIX,
 } from './items.js';
+import * as lifecycle from './lifecycle.js';
 import { PositionAllocator } from './positions.js';
 import { readLog } from './read-all.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { StreamHeads } from './stream-heads.js';
+import { readView } from './stream-meta.js';
 import { ensureTable, validateTableName } from './table.js';
+import { NO_FILTER, type StreamFilter, shows, streamFilter, streamFilters } from './visibility.js';
 
 export interface DynamoDBEventStoreOptions extends BaseEventStoreOptions {
   /** The client to use. The caller owns it: `close()` leaves it open. */
@@ -90,8 +100,9 @@ function nonNegativeInt(value: unknown, name: string, fallback: number, max = 3_
 
 /**
  * The DynamoDB adapter. Events live one per item under their stream's partition; a position counter, claims and
- * the `log` index give the global order without any item that every append must update under a condition. See
- * docs/dynamodb.md for the design and its costs.
+ * the `log` index give the global order without any item that every append must update under a condition. The
+ * stream lifecycle keeps a state item per deleted, truncated or configured stream and erases events into stubs
+ * that keep their keys (lifecycle.ts). See docs/dynamodb.md for the design and its costs.
  */
 export class DynamoDBEventStore extends BaseEventStore {
   readonly capabilities: Capabilities;
@@ -152,8 +163,7 @@ export class DynamoDBEventStore extends BaseEventStore {
       maxPosition: MAX_POSITION_INT64,
       maxAppendBytes: MAX_APPEND_BYTES,
       idempotencyWindow: this.#window,
-      // Stream deletion, truncation and retention are not implemented on DynamoDB yet (docs/lifecycle.md).
-      lifecycle: false,
+      lifecycle: true,
     });
   }
 
@@ -194,10 +204,13 @@ export class DynamoDBEventStore extends BaseEventStore {
   ): AsyncIterable<RecordedEvent> {
     const { streamId, direction, fromVersion, maxCount } = prepared;
     await this.#ensureReady();
+    // What a delete, truncation or retention hides: read first, so that nothing removed before this read shows.
+    const filter = await streamFilter(this.#ctx, streamId);
+    if (filter.tombstoned) throw new StreamDeletedError(streamId);
     const forwards = direction === 'forwards';
-    const from = forwards ? Math.max(fromVersion ?? 1, 1) : 1;
+    const from = Math.max(forwards ? (fromVersion ?? 1) : 1, filter.from, 1);
     const to = forwards ? Number.MAX_SAFE_INTEGER : (fromVersion ?? Number.MAX_SAFE_INTEGER);
-    if (to < 1) return;
+    if (to < from) return;
     const ctx = this.#ctx;
     let yielded = 0;
     let startKey: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
@@ -225,6 +238,8 @@ export class DynamoDBEventStore extends BaseEventStore {
         true,
       );
       for (const item of out.Items ?? []) {
+        // Stubs of erased events and a tombstone's fence hold no event.
+        if (!isEvent(item) || (filter !== NO_FILTER && !shows(filter, item))) continue;
         yield decodeEvent(item);
         if (++yielded >= maxCount) return;
       }
@@ -245,37 +260,85 @@ export class DynamoDBEventStore extends BaseEventStore {
       holeWaitMs: this.#holeWaitMs,
       holes: this.#holes,
     });
+    // Events are checked against their streams' state in batches: one BatchGetItem per batch.
+    let batch: Item[] = [];
+    const release = async function* (ctx: StoreContext): AsyncGenerator<RecordedEvent> {
+      const filters: Map<string, StreamFilter> = await streamFilters(ctx, batch);
+      const ready = batch;
+      batch = [];
+      for (const item of ready) {
+        const filter = filters.get(decodeStreamId(item))!;
+        if (filter === NO_FILTER || (!filter.tombstoned && shows(filter, item))) yield decodeEvent(item);
+      }
+    };
     for await (const item of log) {
+      if (!isEvent(item)) continue;
       if (types && !types.has(decodeType(item))) continue;
       if (streamPrefix !== undefined && !decodeStreamId(item).startsWith(streamPrefix)) continue;
-      yield decodeEvent(item);
+      batch.push(item);
+      if (batch.length < Math.min(100, maxCount - yielded)) continue;
+      for await (const event of release(this.#ctx)) {
+        yield event;
+        if (++yielded >= maxCount) return;
+      }
+    }
+    if (batch.length === 0) return;
+    for await (const event of release(this.#ctx)) {
+      yield event;
       if (++yielded >= maxCount) return;
     }
   }
 
-  protected override async _streamVersion(id: string, call: CallContext): Promise<number> {
+  protected override async _streamVersion(id: string): Promise<number> {
     await this.#ensureReady();
-    const ctx = this.#ctx;
-    const out = await ctx.call(
-      { operation: 'streamVersion', request: 'Query (stream version)', streamId: id },
-      () =>
-        ctx.client.send(
-          new QueryCommand({
-            TableName: ctx.tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
-            ExpressionAttributeValues: { ':pk': { S: STREAM_PREFIX + id }, ':v': { S: VERSION_PREFIX } },
-            ProjectionExpression: '#version',
-            ExpressionAttributeNames: { '#version': EVENT_ATTR.version },
-            ScanIndexForward: false,
-            Limit: 1,
-            ConsistentRead: true,
-          }),
-          { abortSignal: call.signal },
-        ),
-      true,
+    const view = await readView(this.#ctx, id, 0, 'streamVersion');
+    if (view.tombstoned) throw new StreamDeletedError(id);
+    return view.version;
+  }
+
+  /** An erasure stops between rounds once the store closes or the call's deadline passes; its marker keeps the rest. */
+  #lifecycleDeps(call: CallContext): lifecycle.LifecycleDeps {
+    return { ctx: this.#ctx, heads: this.#heads, closing: () => this.closing || call.signal.aborted };
+  }
+
+  protected override async _deleteStream(
+    prepared: PreparedDeleteStream,
+    call: CallContext,
+  ): Promise<DeleteStreamResult> {
+    await this.#ensureReady();
+    return this.#lanes.run(prepared.streamId, () =>
+      lifecycle.deleteStream(this.#lifecycleDeps(call), prepared),
     );
-    const last = out.Items?.[0];
-    return last === undefined ? 0 : decodeVersion(last);
+  }
+
+  protected override async _truncateStream(
+    prepared: PreparedTruncateStream,
+    call: CallContext,
+  ): Promise<void> {
+    await this.#ensureReady();
+    return this.#lanes.run(prepared.streamId, () =>
+      lifecycle.truncateStream(this.#lifecycleDeps(call), prepared),
+    );
+  }
+
+  protected override async _getStreamMetadata(streamId: string): Promise<StreamMetadataResult> {
+    await this.#ensureReady();
+    return lifecycle.getStreamMetadata(this.#ctx, streamId);
+  }
+
+  protected override async _setStreamMetadata(
+    prepared: PreparedSetStreamMetadata,
+    call: CallContext,
+  ): Promise<{ metadataVersion: number }> {
+    await this.#ensureReady();
+    return this.#lanes.run(prepared.streamId, () =>
+      lifecycle.setStreamMetadata(this.#lifecycleDeps(call), prepared),
+    );
+  }
+
+  protected override async _enforceRetention(call: CallContext): Promise<RetentionResult> {
+    await this.#ensureReady();
+    return lifecycle.enforceRetention(this.#lifecycleDeps(call));
   }
 
   /** Runs once every accepted call has settled: lets the committer finish, then destroys the client if the store built it. */

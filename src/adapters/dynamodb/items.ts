@@ -11,7 +11,10 @@ import type { JsonObject, JsonValue, PreparedEvent, RecordedEvent } from '../../
  * - a claim: `pk = LOG#<bucket>`, `sk = POS#<first position, 20 digits>`, one per commit (`k = E`, written in the
  *   transaction that writes the events of one or more appends, `g` naming that commit) or per filled hole (`k = F`),
  *   covering positions `first .. first + n - 1`; a commit's events take the first `u` of them (`u` absent: all);
- * - the position counter: `pk = COUNTER`, `sk = POSITION`, attribute `h` (the highest position handed out).
+ * - the position counter: `pk = COUNTER`, `sk = POSITION`, attribute `h` (the highest position handed out);
+ * - lifecycle items (see stream-meta.ts): a stream's state `pk = STREAM#<streamId>`, `sk = VERSION~`; an erased
+ *   event's stub at its own key (`k = R`, no payload); a tombstone's fence at `VERSION#<version + 1>` (`k = T`);
+ *   and `pk = RETENTION`, `sk = STREAM#<streamId>` for each stream `enforceRetention` must visit.
  *
  * See docs/dynamodb.md for why.
  */
@@ -215,6 +218,19 @@ export function decodeRef(item: Item): EventRef {
   return { id: text(item, EVENT_ATTR.eventId), version: decodeVersion(item), position: decodePosition(item) };
 }
 
+/**
+ * The version and position of an event or of an erased event's stub (whose id is ''), or undefined for an item
+ * without a position (a tombstone's fence).
+ */
+export function positionedRef(item: Item): EventRef | undefined {
+  if (item[EVENT_ATTR.position] === undefined || item[EVENT_ATTR.version] === undefined) return undefined;
+  return {
+    id: item[EVENT_ATTR.eventId]?.S ?? '',
+    version: decodeVersion(item),
+    position: decodePosition(item),
+  };
+}
+
 export function decodeVersion(item: Item): number {
   return Number(numeric(item, EVENT_ATTR.version));
 }
@@ -246,6 +262,14 @@ export function decodeStreamId(item: Item): string {
 export function decodeCounter(item: Item | undefined): bigint {
   const highest = item?.[COUNTER_ATTR.highest]?.N;
   return highest === undefined ? 0n : BigInt(highest);
+}
+
+/**
+ * Whether an item under `VERSION#` is an event, rather than an erased event's stub or a tombstone's fence. Stubs and
+ * fences keep their keys occupied so that no version is ever written twice (see docs/dynamodb.md, Lifecycle).
+ */
+export function isEvent(item: Item): boolean {
+  return item[EVENT_ATTR.eventId] !== undefined;
 }
 
 export function decodeEvent(item: Item): RecordedEvent {

@@ -7,8 +7,9 @@ export interface StreamHead {
 }
 
 /**
- * Facts this store has seen about streams' ends, most recently used kept. Events are immutable and never deleted, so
- * a fact never turns false; it can only fall behind the stream. The append uses it to skip work that a stale fact
+ * Facts this store has seen about streams' ends, most recently used kept. Events are immutable, and an erased event
+ * keeps its key, version and position as a stub, so a fact about a key never turns false; it can only fall behind
+ * the stream (a delete or truncation only hides ids, which is why the append decides from a head only to write). The append uses it to skip work that a stale fact
  * cannot make wrong: the in-transaction check that the base event exists before the new range (a fact proves it),
  * and the read of the idempotency window before an 'any' append (if the stream moved on, the transaction fails and
  * the append reads after all).
@@ -30,6 +31,11 @@ export class StreamHeads {
   /** True when the head's ids cover the whole idempotency window (or the whole stream, when shorter). */
   coversWindow(head: StreamHead): boolean {
     return head.ids.length >= Math.min(this.#window, head.version);
+  }
+
+  /** Drops what is known of the stream: its ids after a delete or truncation by this store. */
+  forget(streamId: string): void {
+    this.#map.delete(streamId);
   }
 
   /** Records the stream's end at `version`; `ids` are the ids up to it, oldest first. */

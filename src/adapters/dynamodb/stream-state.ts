@@ -5,16 +5,20 @@ import {
   decodeRef,
   type EventRef,
   type Item,
+  isEvent,
   pad,
   REF_PROJECTION,
   STREAM_PREFIX,
   VERSION_PREFIX,
 } from './items.js';
 import type { StreamHead, StreamHeads } from './stream-heads.js';
+import { readView } from './stream-meta.js';
 
-/** What an append read of a stream: its version and some of its events (id and position by version). */
+/** What an append read of a stream: its version, lifecycle state and some of its visible events. */
 export interface StreamState {
   version: number;
+  softDeleted: boolean;
+  tombstoned: boolean;
   byVersion: Map<number, EventRef>;
   /** Ids of the most recent events read (the idempotency window), to their versions. */
   recentIds: Map<string, number>;
@@ -25,6 +29,7 @@ export function lookupState(state: StreamState): StreamIdLookup {
     currentVersion: state.version,
     idAt: (v) => state.byVersion.get(v)?.id,
     versionOf: (id) => state.recentIds.get(id),
+    softDeleted: state.softDeleted,
   };
 }
 
@@ -41,44 +46,43 @@ export function lookupHead(head: StreamHead): StreamIdLookup {
   };
 }
 
-async function queryRefs(
+/** The events at versions `from .. to` (erased ones and those below `hiddenBelow` left out). */
+async function queryRange(
   ctx: StoreContext,
   streamId: string,
-  input: { from?: number; to?: number; limit: number },
+  from: number,
+  to: number,
+  hiddenBelow: number,
 ): Promise<EventRef[]> {
-  const values: Item = { ':pk': { S: STREAM_PREFIX + streamId } };
-  let range: string;
-  if (input.from !== undefined && input.to !== undefined) {
-    range = 'sk BETWEEN :from AND :to';
-    values[':from'] = { S: VERSION_PREFIX + pad(input.from) };
-    values[':to'] = { S: VERSION_PREFIX + pad(input.to) };
-  } else {
-    range = 'begins_with(sk, :v)';
-    values[':v'] = { S: VERSION_PREFIX };
-  }
+  if (Math.max(from, hiddenBelow) > to) return [];
+  const values: Item = {
+    ':pk': { S: STREAM_PREFIX + streamId },
+    ':from': { S: VERSION_PREFIX + pad(Math.max(from, hiddenBelow)) },
+    ':to': { S: VERSION_PREFIX + pad(to) },
+  };
   const out = await ctx.call(
     { operation: 'append', request: 'Query (stream)', streamId },
     () =>
       ctx.client.send(
         new QueryCommand({
           TableName: ctx.tableName,
-          KeyConditionExpression: `pk = :pk AND ${range}`,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
           ExpressionAttributeValues: values,
           ProjectionExpression: REF_PROJECTION,
-          // Without a range: the most recent events first.
-          ScanIndexForward: input.from !== undefined,
-          Limit: input.limit,
+          Limit: to - from + 1,
           ConsistentRead: true,
         }),
       ),
     true,
   );
-  return (out.Items ?? []).map(decodeRef);
+  return (out.Items ?? []).filter(isEvent).map(decodeRef);
 }
 
 /**
- * Reads what `decideAppend` needs, strongly consistently: the version, the last `window` events' ids, and for an
- * exact expected version E behind the stream, the events at E+1 .. E+n. Records the stream's end in `heads`.
+ * Reads what `decideAppend` needs, strongly consistently: the version, the lifecycle state, the last `window`
+ * events' ids, and for an exact expected version E behind the stream, the events at E+1 .. E+n. Events a delete,
+ * truncation or erased retention removed are not among them: idempotency forgets them. Records the stream's end in
+ * `heads` when it is a live event.
  */
 export async function readState(
   ctx: StoreContext,
@@ -89,18 +93,25 @@ export async function readState(
   const n = append.events.length;
   const exact = typeof append.expectedVersion === 'number';
   const window = exact ? 1 : Math.max(idempotencyWindow, n, 1);
-  const recent = await queryRefs(ctx, append.streamId, { limit: window });
-  const state: StreamState = { version: recent[0]?.version ?? 0, byVersion: new Map(), recentIds: new Map() };
+  const view = await readView(ctx, append.streamId, window, 'append');
+  const recent = view.events;
+  const state: StreamState = {
+    version: view.version,
+    softDeleted: view.softDeleted,
+    tombstoned: view.tombstoned,
+    byVersion: new Map(),
+    recentIds: new Map(),
+  };
   for (const r of recent) {
     state.byVersion.set(r.version, r);
     state.recentIds.set(r.id, r.version);
   }
-  if (recent[0]) {
+  if (recent[0] && recent[0].version === view.version && !view.tombstoned) {
     heads.record(append.streamId, recent[0].version, recent[0].position, recent.map((r) => r.id).reverse());
   }
   const e = append.expectedVersion;
-  if (typeof e === 'number' && e < state.version && n > 0) {
-    const refs = await queryRefs(ctx, append.streamId, { from: e + 1, to: e + n, limit: n });
+  if (typeof e === 'number' && e < state.version && n > 0 && !view.tombstoned) {
+    const refs = await queryRange(ctx, append.streamId, e + 1, e + n, view.meta.eraseBelow);
     for (const r of refs) state.byVersion.set(r.version, r);
   }
   return state;
