@@ -32,7 +32,6 @@ import {
   prepareReadStream,
   validateStreamId,
 } from '../contract/validate.js';
-import { type PreparedSnapshot, prepareSnapshot } from '../contract/validate-snapshot.js';
 import {
   type PreparedDeleteStream,
   type PreparedSetStreamMetadata,
@@ -41,6 +40,7 @@ import {
   prepareSetStreamMetadata,
   prepareTruncateStream,
 } from '../contract/validate-lifecycle.js';
+import { type PreparedSnapshot, prepareSnapshot } from '../contract/validate-snapshot.js';
 import type { CallContext } from './call-context.js';
 import { CallTracker } from './call-tracker.js';
 

@@ -50,7 +50,10 @@ export function prepareSnapshot(
   try {
     stateJson = JSON.stringify(fields.state);
   } catch (err) {
-    throw new InvalidArgumentError('snapshot.state has no JSON form', { argument: 'snapshot.state', cause: err });
+    throw new InvalidArgumentError('snapshot.state has no JSON form', {
+      argument: 'snapshot.state',
+      cause: err,
+    });
   }
   const bytes = Buffer.byteLength(stateJson, 'utf8') + SNAPSHOT_OVERHEAD_BYTES;
   if (bytes > capabilities.maxEventBytes) {
