@@ -6,6 +6,7 @@ import {
   type PreparedAppend,
   type PreparedReadAll,
   type PreparedReadStream,
+  type PreparedSnapshot,
 } from '../../adapter/index.js';
 import {
   type AppendResult,
@@ -14,6 +15,7 @@ import {
   MAX_EVENT_TYPE_BYTES,
   MAX_POSITION_INT64,
   type RecordedEvent,
+  type Snapshot,
 } from '../../contract/index.js';
 import { StreamLanes } from '../../internal/stream-lanes.js';
 import { assertKnownOptions } from '../../url-options.js';
@@ -37,6 +39,7 @@ import {
 import { PositionAllocator } from './positions.js';
 import { readLog } from './read-all.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { loadSnapshot, saveSnapshot } from './snapshots.js';
 import { StreamHeads } from './stream-heads.js';
 import { ensureTable, validateTableName } from './table.js';
 
@@ -154,6 +157,7 @@ export class DynamoDBEventStore extends BaseEventStore {
       idempotencyWindow: this.#window,
       // Stream deletion, truncation and retention are not implemented on DynamoDB yet (docs/lifecycle.md).
       lifecycle: false,
+      snapshots: true,
     });
   }
 
@@ -276,6 +280,16 @@ export class DynamoDBEventStore extends BaseEventStore {
     );
     const last = out.Items?.[0];
     return last === undefined ? 0 : decodeVersion(last);
+  }
+
+  protected override async _saveSnapshot(p: PreparedSnapshot, call: CallContext): Promise<void> {
+    await this.#ensureReady();
+    await saveSnapshot(this.#ctx, p, call);
+  }
+
+  protected override async _loadSnapshot(streamId: string, call: CallContext): Promise<Snapshot | null> {
+    await this.#ensureReady();
+    return loadSnapshot(this.#ctx, streamId, call);
   }
 
   /** Runs once every accepted call has settled: lets the committer finish, then destroys the client if the store built it. */

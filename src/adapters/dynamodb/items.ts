@@ -2,7 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { JsonObject, JsonValue, PreparedEvent, RecordedEvent } from '../../contract/index.js';
 
 /**
- * The table's item layout. One table holds three kinds of item:
+ * The table's item layout. One table holds four kinds of item:
  *
  * - an event: `pk = STREAM#<streamId>`, `sk = VERSION#<version, 20 digits>`, with `id`, `t` (type), `d` (data JSON),
  *   `m` (metadata JSON), `v` (version), `p` (position), `ts` (ms since epoch) and `lb` (`LOG#<bucket>`), the
@@ -11,7 +11,10 @@ import type { JsonObject, JsonValue, PreparedEvent, RecordedEvent } from '../../
  * - a claim: `pk = LOG#<bucket>`, `sk = POS#<first position, 20 digits>`, one per commit (`k = E`, written in the
  *   transaction that writes the events of one or more appends, `g` naming that commit) or per filled hole (`k = F`),
  *   covering positions `first .. first + n - 1`; a commit's events take the first `u` of them (`u` absent: all);
- * - the position counter: `pk = COUNTER`, `sk = POSITION`, attribute `h` (the highest position handed out).
+ * - the position counter: `pk = COUNTER`, `sk = POSITION`, attribute `h` (the highest position handed out);
+ * - a stream's snapshot: `pk = STREAM#<streamId>`, `sk = SNAPSHOT`, with `d` (the state's JSON), `v` (its version),
+ *   `sv` (its schema version) and `ts`. It sorts before the stream's `VERSION#` items and carries no `lb`, so the
+ *   stream queries (which all bound `sk` to `VERSION#…`) and the `log` index never see it.
  *
  * See docs/dynamodb.md for why.
  */
@@ -53,6 +56,10 @@ export const CLAIM_ATTR = {
 } as const;
 
 export const COUNTER_ATTR = { highest: 'h' } as const;
+
+/** The sort key of a stream's snapshot item, in the stream's partition. */
+export const SNAPSHOT_SORT_KEY = 'SNAPSHOT';
+export const SNAPSHOT_ATTR = { state: 'd', version: 'v', schemaVersion: 'sv', savedAt: 'ts' } as const;
 
 /** Positions per log bucket (the partition key of the `log` index and of claims). Fixed for a table's life. */
 export const DEFAULT_LOG_BUCKET_SIZE = 1_000_000n;
