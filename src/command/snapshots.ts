@@ -112,16 +112,20 @@ export async function load<State, Event extends DomainEvent>(
   if (snapshots === undefined || store.capabilities.snapshots !== true) return whole();
   const snapshot = await store.snapshots.load(streamId);
   if (snapshot === null || snapshot.schemaVersion !== snapshots.schemaVersion) return whole();
-  // A retried command is recognised among the events read: with a command id, read the interval before the
-  // snapshot too, where the command's events are when the snapshot was taken right after it.
-  const lookback = withCommandId ? Math.max(0, snapshot.version - snapshots.every) : snapshot.version;
+  // Read from the snapshot's own event: when it is there, the stream has reached the snapshot. With a command id,
+  // read the interval before the snapshot too, where a retried command's events are when the snapshot followed it.
+  const lookback = withCommandId ? Math.max(0, snapshot.version - snapshots.every) : snapshot.version - 1;
   const loaded = await fold(store, streamId, decider, {
     state: snapshots.decode(snapshot.state),
     version: snapshot.version,
     lookback,
   });
-  // Nothing after the snapshot: it is ahead of the stream unless the stream reached its version.
-  if (loaded.version === snapshot.version && (await store.streamVersion(streamId)) < snapshot.version) {
+  // Nothing at or after the snapshot's version (ahead of the stream, or its event truncated away): ask the stream.
+  const last = loaded.events[loaded.events.length - 1];
+  if (
+    (last === undefined || last.version < snapshot.version) &&
+    (await store.streamVersion(streamId)) < snapshot.version
+  ) {
     return whole();
   }
   return loaded;
