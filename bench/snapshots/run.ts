@@ -9,7 +9,7 @@
  * most a stream snapshotted every 100 events ever has). Each round loads each stream once, in rotating order; the
  * figures are medians, and the speed-up is the median of the per-round ratios. Writes bench/results/snapshots.json.
  *
- * BENCH_ROUNDS (default 9) tunes the run.
+ * BENCH_ROUNDS (default 15) tunes the run.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -22,7 +22,7 @@ import { type Decider, type EventStore, handleCommand, type NewEvent } from '../
 import { startDynamoDBLocal } from '../../test/support/dynamodb-local.js';
 import { startPostgres } from '../../test/support/postgres-server.js';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const EVENTS = 10_000;
 const EVERY = 100;
 
