@@ -126,6 +126,15 @@ export function snapshotTests(target: ConformanceTarget): void {
       expect((await h.store.snapshots.load(id))?.version).toBe(1);
     });
 
+    it('is STORE_CLOSED once the store is closed', async (ctx) => {
+      needsSnapshots(ctx, h.store);
+      const store = await target.create();
+      await store.close();
+      const saved = store.snapshots.save(streamId('snap'), { state: 1, version: 1, schemaVersion: 1 });
+      await expect(saved).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+      await expect(store.snapshots.load(streamId('snap'))).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+    });
+
     it('is NOT_SUPPORTED without capabilities.snapshots', async (ctx) => {
       skipUnlessCapable(ctx, h.store.capabilities.snapshots !== true, 'no snapshots (the store has them)');
       const saved = h.store.snapshots.save(streamId('snap'), { state: 1, version: 1, schemaVersion: 1 });
