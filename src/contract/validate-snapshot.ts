@@ -1,6 +1,6 @@
 import { EventTooLargeError, InvalidArgumentError } from './errors.js';
 import type { Capabilities, JsonValue } from './types.js';
-import { assertJson, readOptions, validateStreamId } from './validate.js';
+import { assertJson, readOptions, show, validateStreamId } from './validate.js';
 
 /**
  * What a snapshot takes beside its state's JSON when its size is checked against `capabilities.maxEventBytes`: room
@@ -21,8 +21,7 @@ export interface PreparedSnapshot {
 
 function positive(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    const shown = typeof value === 'number' ? String(value) : typeof value;
-    throw new InvalidArgumentError(`${name} must be an integer of at least 1, got ${shown}`, {
+    throw new InvalidArgumentError(`${name} must be an integer of at least 1, got ${show(value)}`, {
       argument: name,
     });
   }
