@@ -11,6 +11,9 @@ import type { Decider, DomainEvent } from './handle-command.js';
  * A snapshot is ignored, and the whole stream read, when its `schemaVersion` is not this one (the state's shape
  * changed) or when it is ahead of the stream (the stream was recreated below it).
  *
+ * With a `commandId`, the `every` events before the snapshot are read too (not folded), so a retried command is
+ * still recognised when a snapshot was taken right after its events.
+ *
  * @example
  * await handleCommand(store, 'order-1', command, orders, { snapshots: { schemaVersion: 2, every: 100 } });
  */
