@@ -10,6 +10,7 @@ export {
   MAX_POSITION_INT64,
   MAX_STREAM_ID_LENGTH,
 } from './contract/validate.js';
+export { SNAPSHOT_OVERHEAD_BYTES } from './contract/validate-snapshot.js';
 export * from './upcasting/index.js';
 export type { CreateEventStoreOptions } from './url-options.js';
 

@@ -17,6 +17,8 @@ import type {
   RecordedEvent,
   RetentionResult,
   SetStreamMetadataOptions,
+  Snapshot,
+  SnapshotStore,
   StreamMetadata,
   StreamMetadataResult,
   TruncateStreamOptions,
@@ -38,6 +40,7 @@ import {
   prepareSetStreamMetadata,
   prepareTruncateStream,
 } from '../contract/validate-lifecycle.js';
+import { type PreparedSnapshot, prepareSnapshot } from '../contract/validate-snapshot.js';
 import type { CallContext } from './call-context.js';
 import { CallTracker } from './call-tracker.js';
 
@@ -89,10 +92,15 @@ function checkTimeout(value: unknown): number {
  * | `getStreamMetadata`    | `_getStreamMetadata(streamId, call)`     | `NOT_SUPPORTED`                  |
  * | `setStreamMetadata`    | `_setStreamMetadata(prepared, call)`     | `NOT_SUPPORTED`                  |
  * | `enforceRetention`     | `_enforceRetention(call)`                | `NOT_SUPPORTED`                  |
+ * | `snapshots.save`       | `_saveSnapshot(prepared, call)`          | `NOT_SUPPORTED`                  |
+ * | `snapshots.load`       | `_loadSnapshot(streamId, call)`          | `NOT_SUPPORTED`                  |
  * | `close`                | `_close()`                               | nothing to release               |
  *
- * The lifecycle methods run only when the adapter declares `capabilities.lifecycle`; otherwise the base rejects
- * them with `NOT_SUPPORTED` before validating anything further.
+ * The lifecycle methods run only when the adapter declares `capabilities.lifecycle`, and the snapshot methods only
+ * when it declares `capabilities.snapshots`; otherwise the base rejects them with `NOT_SUPPORTED` before validating
+ * anything further. Snapshots have no in-process default on purpose: a snapshot kept beside the backend rather than
+ * in it would survive a delete made through another store over the same backend, and a reader would fold the
+ * deleted events back in. Without the capability, `handleCommand` simply reads whole streams.
  *
  * Every method added to the base later comes with a default, so an adapter written outside this package keeps
  * compiling and passing the suite when the base grows; it overrides the default when its backend does better.
@@ -115,8 +123,27 @@ export abstract class BaseEventStore implements EventStore {
   abstract readonly capabilities: Capabilities;
   readonly #calls: CallTracker;
 
+  /** The stream snapshots (see {@link SnapshotStore}): validated here, stored by `_saveSnapshot`/`_loadSnapshot`. */
+  readonly snapshots: SnapshotStore;
+
   constructor(options: BaseEventStoreOptions = {}) {
     this.#calls = new CallTracker(checkTimeout(options.timeoutMs));
+    this.snapshots = Object.freeze({
+      save: (streamId: string, snapshot: Snapshot): Promise<void> =>
+        this.#snapshot(
+          'saveSnapshot',
+          streamId,
+          () => prepareSnapshot(streamId, snapshot, this.capabilities),
+          (p, call) => this._saveSnapshot(p, call),
+        ),
+      load: (streamId: string): Promise<Snapshot | null> =>
+        this.#snapshot(
+          'loadSnapshot',
+          streamId,
+          () => validateStreamId(streamId),
+          (id, call) => this._loadSnapshot(id, call),
+        ),
+    });
   }
 
   /** The deadline of each call, in milliseconds (see {@link BaseEventStoreOptions.timeoutMs}). */
@@ -222,10 +249,11 @@ export abstract class BaseEventStore implements EventStore {
     streamId: unknown,
     prepare: () => P,
     run: (prepared: P, call: CallContext) => Promise<R>,
+    capability: 'lifecycle' | 'snapshots' = 'lifecycle',
   ): Promise<R> {
     if (this.#calls.closing) return Promise.reject(new StoreClosedError());
-    if (this.capabilities.lifecycle !== true) {
-      return Promise.reject(new NotSupportedError(operation, 'lifecycle'));
+    if (this.capabilities[capability] !== true) {
+      return Promise.reject(new NotSupportedError(operation, capability));
     }
     let prepared: P;
     try {
@@ -235,6 +263,16 @@ export abstract class BaseEventStore implements EventStore {
     }
     const id = typeof streamId === 'string' ? streamId : undefined;
     return this.#calls.run(operation, id, (call) => run(prepared, call));
+  }
+
+  /** The path of `snapshots.save`/`load`: as a lifecycle method's, gated by `capabilities.snapshots`. */
+  #snapshot<P, R>(
+    operation: Operation,
+    streamId: unknown,
+    prepare: () => P,
+    run: (prepared: P, call: CallContext) => Promise<R>,
+  ): Promise<R> {
+    return this.#lifecycle(operation, streamId, prepare, run, 'snapshots');
   }
 
   /**
@@ -312,6 +350,20 @@ export abstract class BaseEventStore implements EventStore {
   /** Removes the data retention hides, per {@link EventStore.enforceRetention}. */
   protected _enforceRetention(_call: CallContext): Promise<RetentionResult> {
     return Promise.reject(new NotSupportedError('enforceRetention', 'lifecycle'));
+  }
+
+  /**
+   * Stores the stream's snapshot per {@link SnapshotStore.save}, replacing any before it. The state is validated,
+   * serialised once (`stateJson`) and within `maxEventBytes`. Called only when `capabilities.snapshots` is declared;
+   * with `capabilities.lifecycle`, a tombstoned stream is `STREAM_DELETED`, and a delete must remove the snapshot.
+   */
+  protected _saveSnapshot(prepared: PreparedSnapshot, _call: CallContext): Promise<void> {
+    return Promise.reject(new NotSupportedError(`snapshots.save('${prepared.streamId}')`, 'snapshots'));
+  }
+
+  /** The stream's snapshot per {@link SnapshotStore.load}, or `null`. */
+  protected _loadSnapshot(streamId: string, _call: CallContext): Promise<Snapshot | null> {
+    return Promise.reject(new NotSupportedError(`snapshots.load('${streamId}')`, 'snapshots'));
   }
 
   /**

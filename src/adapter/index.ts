@@ -35,6 +35,11 @@ export {
   prepareSetStreamMetadata,
   prepareTruncateStream,
 } from '../contract/validate-lifecycle.js';
+export {
+  type PreparedSnapshot,
+  prepareSnapshot,
+  SNAPSHOT_OVERHEAD_BYTES,
+} from '../contract/validate-snapshot.js';
 export { assertKnownOptions, assertKnownParams } from '../url-options.js';
 export {
   backendError,

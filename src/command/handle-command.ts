@@ -10,6 +10,7 @@ import {
   type RecordedEvent,
 } from '../contract/index.js';
 import { eventIdFor } from './event-ids.js';
+import { checkSnapshots, load, maybeSnapshot, type SnapshotOptions, type SnapshotPlan } from './snapshots.js';
 
 /** An event as a decider produces it: a type and a payload, optionally metadata of its own. */
 export interface DomainEvent {
@@ -47,7 +48,7 @@ export interface MessageContext {
   causationId?: string;
 }
 
-export interface HandleCommandOptions {
+export interface HandleCommandOptions<State = unknown> {
   /**
    * The command's own id. When given, the events' ids are derived from it ({@link eventIdFor}), so a retry of the
    * same command (after a timeout, a lost answer, or concurrently) yields its events once: the retry is
@@ -58,6 +59,11 @@ export interface HandleCommandOptions {
   maxRetries?: number;
   /** Correlation and causation ids for the produced events' metadata (see {@link causedBy}). */
   context?: MessageContext;
+  /**
+   * Load from the stream's snapshot and take new ones (see {@link SnapshotOptions}). Ignored on a store without
+   * `capabilities.snapshots`: the whole stream is read, as without this option.
+   */
+  snapshots?: SnapshotOptions<State>;
 }
 
 /** A command's event as written: what was appended, with its id and version. */
@@ -79,9 +85,11 @@ export interface CommandResult<State> {
   alreadyApplied: boolean;
 }
 
-const OPTION_KEYS = new Set(['commandId', 'maxRetries', 'context']);
-
-function checkOptions(options: HandleCommandOptions): { maxRetries: number } {
+const OPTION_KEYS = new Set(['commandId', 'maxRetries', 'context', 'snapshots']);
+function checkOptions<State>(options: HandleCommandOptions<State>): {
+  maxRetries: number;
+  snapshots: SnapshotPlan<State> | undefined;
+} {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('options must be an object', { argument: 'options' });
   }
@@ -124,7 +132,10 @@ function checkOptions(options: HandleCommandOptions): { maxRetries: number } {
       }
     }
   }
-  return { maxRetries: count(options.maxRetries, 'maxRetries', 3, 1000) };
+  return {
+    maxRetries: count(options.maxRetries, 'maxRetries', 3, 1000),
+    snapshots: checkSnapshots<State>(options.snapshots),
+  };
 }
 
 /**
@@ -164,28 +175,6 @@ function stamp(
   });
 }
 
-interface Loaded<State> {
-  state: State;
-  version: number;
-  events: RecordedEvent[];
-}
-
-async function load<State, Event extends DomainEvent>(
-  store: EventStore,
-  streamId: string,
-  decider: Decider<State, unknown, Event>,
-): Promise<Loaded<State>> {
-  let state = decider.initialState();
-  let version = 0;
-  const events: RecordedEvent[] = [];
-  for await (const e of store.readStream(streamId)) {
-    state = decider.evolve(state, e as unknown as Event);
-    version = e.version;
-    events.push(e);
-  }
-  return { state, version, events };
-}
-
 /** The events a previous run of the command `commandId` stored, found among `events` (consecutive derived ids). */
 function findApplied(events: readonly RecordedEvent[], commandId: string): RecordedEvent[] | undefined {
   const first = eventIdFor(commandId, 0);
@@ -206,6 +195,8 @@ function findApplied(events: readonly RecordedEvent[], commandId: string): Recor
  * - A `decide` that throws appends nothing; its error is rethrown unchanged.
  * - With `commandId`, a retried command is recognised (see {@link HandleCommandOptions.commandId}).
  * - Correlation and causation ids (and the command id) are stamped into each event's metadata.
+ * - With `snapshots`, the state starts from the stream's snapshot and new snapshots are taken as the stream grows
+ *   (see {@link SnapshotOptions}).
  *
  * @example
  * const { state, events } = await handleCommand(store, 'order-1', { kind: 'place', total: 42 }, orders, {
@@ -217,12 +208,18 @@ export async function handleCommand<State, Command, Event extends DomainEvent>(
   streamId: string,
   command: Command,
   decider: Decider<State, Command, Event>,
-  options: HandleCommandOptions = {},
+  options: HandleCommandOptions<State> = {},
 ): Promise<CommandResult<State>> {
-  const { maxRetries } = checkOptions(options);
+  const { maxRetries, snapshots } = checkOptions(options);
   const { commandId, context } = options;
   for (let attempt = 0; ; attempt++) {
-    const loaded = await load(store, streamId, decider as Decider<State, unknown, Event>);
+    const loaded = await load(
+      store,
+      streamId,
+      decider as Decider<State, unknown, Event>,
+      snapshots,
+      commandId !== undefined,
+    );
     if (commandId !== undefined) {
       const applied = findApplied(loaded.events, commandId);
       if (applied) {
@@ -253,6 +250,14 @@ export async function handleCommand<State, Command, Event extends DomainEvent>(
       const written = toAppend.map((e, i) => ({ ...e, streamId, version: first + i }));
       let state = loaded.state;
       for (const e of written) state = decider.evolve(state, e as unknown as Event);
+      await maybeSnapshot(
+        store,
+        streamId,
+        snapshots,
+        loaded.snapshotVersion,
+        state,
+        result.nextExpectedVersion,
+      );
       return {
         state,
         events: written,

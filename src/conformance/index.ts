@@ -3,6 +3,7 @@ import { appendTests } from './append.js';
 import { badInputTests } from './bad-input.js';
 import { closeTests } from './close.js';
 import { commandHandlingTests } from './command-handling.js';
+import { commandSnapshotTests } from './command-snapshots.js';
 import { concurrencyTests } from './concurrency.js';
 import { idempotencyTests } from './idempotency.js';
 import { lifecycleDeleteTests } from './lifecycle-delete.js';
@@ -10,6 +11,7 @@ import { lifecycleMetadataTests } from './lifecycle-metadata.js';
 import { modelTests } from './model.js';
 import { readAllTests } from './read-all.js';
 import { readStreamTests } from './read-stream.js';
+import { snapshotTests } from './snapshots.js';
 import type { ConformanceTarget } from './support.js';
 import { upcastingTests } from './upcasting.js';
 
@@ -37,6 +39,8 @@ export function describeEventStoreConformance(target: ConformanceTarget): void {
     modelTests(target);
     closeTests(target);
     commandHandlingTests(target);
+    snapshotTests(target);
+    commandSnapshotTests(target);
     upcastingTests(target);
     lifecycleDeleteTests(target);
     lifecycleMetadataTests(target);

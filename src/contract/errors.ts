@@ -80,6 +80,8 @@ export type Operation =
   | 'getStreamMetadata'
   | 'setStreamMetadata'
   | 'enforceRetention'
+  | 'saveSnapshot'
+  | 'loadSnapshot'
   | 'close';
 
 /** Options shared by every contract error. */
@@ -160,7 +162,10 @@ export class InvalidArgumentError extends EventStoreError {
   }
 }
 
-/** One event exceeds `capabilities.maxEventBytes`. Nothing was written. */
+/**
+ * One event, or a snapshot (operation `saveSnapshot`, `eventIndex` 0), exceeds `capabilities.maxEventBytes`. Nothing
+ * was written.
+ */
 export class EventTooLargeError extends EventStoreError {
   readonly eventIndex: number;
   readonly sizeBytes: number;
@@ -175,7 +180,7 @@ export class EventTooLargeError extends EventStoreError {
   ) {
     super(
       ErrorCodes.EVENT_TOO_LARGE,
-      `Stream '${streamId}': event ${eventIndex} is ${sizeBytes} bytes, the limit is ${maxBytes}`,
+      `Stream '${streamId}': ${options.operation === 'saveSnapshot' ? 'the snapshot' : `event ${eventIndex}`} is ${sizeBytes} bytes, the limit is ${maxBytes}`,
       { cause: options.cause, streamId, operation: options.operation ?? 'append' },
     );
     this.name = 'EventTooLargeError';

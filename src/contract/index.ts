@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './idempotency.js';
 export type * from './types.js';
 export * from './validate.js';
+export * from './validate-snapshot.js';

@@ -144,6 +144,12 @@ export interface Capabilities {
    * Absent or false: those methods reject with `NOT_SUPPORTED` and the suite skips their tests, visibly.
    */
   readonly lifecycle?: boolean;
+  /**
+   * True when the adapter stores snapshots ({@link EventStore.snapshots}). Absent or false: `snapshots.save` and
+   * `snapshots.load` reject with `NOT_SUPPORTED`, the suite skips their tests visibly, and `handleCommand` loads the
+   * whole stream whatever its `snapshots` option says.
+   */
+  readonly snapshots?: boolean;
 }
 
 /**
@@ -215,6 +221,47 @@ export interface RetentionResult {
   removedEvents: number;
 }
 
+/** A stream's state folded up to a version, as {@link SnapshotStore.save} takes it and `load` returns it. */
+export interface Snapshot {
+  /**
+   * The state: any value that survives JSON unchanged (the same rules as an event's `data`). Its JSON, in UTF-8
+   * bytes, plus {@link SNAPSHOT_OVERHEAD_BYTES} counts against `capabilities.maxEventBytes`: a snapshot is stored
+   * like one event, and a larger one is `EVENT_TOO_LARGE`.
+   */
+  state: JsonValue;
+  /** The stream version the state includes (its last event's version): an integer of at least 1. */
+  version: number;
+  /**
+   * The version of the state's shape, chosen by the code that folds it: a reader that expects another shape
+   * ignores the snapshot. An integer of at least 1.
+   */
+  schemaVersion: number;
+}
+
+/**
+ * One snapshot per stream, beside the stream's events (needs `capabilities.snapshots`; otherwise both methods reject
+ * with `NOT_SUPPORTED`). A snapshot is a cache of a fold: it never changes what readStream, readAll or streamVersion
+ * return, and losing it only costs a longer read. docs/snapshots.md has the model and its costs per backend.
+ */
+export interface SnapshotStore {
+  /**
+   * Stores `snapshot` as the stream's snapshot, replacing the one before it whatever its version (last write wins).
+   * The version is not checked against the stream: saving costs no read of the stream, and a reader compares the
+   * two anyway (a snapshot ahead of its stream is a reader's to ignore, as `handleCommand` does).
+   *
+   * Bad input is `INVALID_ARGUMENT` (a state that is not JSON, a version or schema version that is not an integer
+   * of at least 1, an unknown field) or `EVENT_TOO_LARGE`, before anything is written. On an adapter with
+   * `capabilities.lifecycle`, a tombstoned stream is `STREAM_DELETED`.
+   */
+  save(streamId: string, snapshot: Snapshot): Promise<void>;
+
+  /**
+   * The stream's snapshot, or `null` when it has none. Deleting a stream (soft or hard) removes its snapshot, and a
+   * tombstoned stream is `STREAM_DELETED`; a truncation or retention keeps it.
+   */
+  load(streamId: string): Promise<Snapshot | null>;
+}
+
 /**
  * The event store contract. Every adapter implements it with the same guarantees, and the conformance suite
  * proves it.
@@ -227,6 +274,16 @@ export interface RetentionResult {
 export interface EventStore {
   /** What this adapter declares; see {@link Capabilities}. */
   readonly capabilities: Capabilities;
+
+  /**
+   * The stream snapshots (needs `capabilities.snapshots`): see {@link SnapshotStore}. `handleCommand` uses them
+   * through its `snapshots` option.
+   *
+   * @example
+   * await store.snapshots.save('order-1', { state: { total: 42 }, version: 100, schemaVersion: 1 });
+   * const snapshot = await store.snapshots.load('order-1'); // { state, version: 100, schemaVersion: 1 } or null
+   */
+  readonly snapshots: SnapshotStore;
 
   /**
    * Appends `events` to `streamId` atomically: all of them at versions v+1..v+n, or none.

@@ -9,6 +9,7 @@ import {
   type PreparedReadStream,
   type PreparedSetStreamMetadata,
   type PreparedTruncateStream,
+  type PreparedSnapshot,
 } from '../../adapter/index.js';
 import {
   type AppendResult,
@@ -21,6 +22,7 @@ import {
   type RetentionResult,
   StreamDeletedError,
   type StreamMetadataResult,
+  type Snapshot,
 } from '../../contract/index.js';
 import { StreamLanes } from '../../internal/stream-lanes.js';
 import { assertKnownOptions } from '../../url-options.js';
@@ -45,6 +47,7 @@ import * as lifecycle from './lifecycle.js';
 import { PositionAllocator } from './positions.js';
 import { readLog } from './read-all.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { loadSnapshot, saveSnapshot } from './snapshots.js';
 import { StreamHeads } from './stream-heads.js';
 import { readView } from './stream-meta.js';
 import { ensureTable, validateTableName } from './table.js';
@@ -164,6 +167,7 @@ export class DynamoDBEventStore extends BaseEventStore {
       maxAppendBytes: MAX_APPEND_BYTES,
       idempotencyWindow: this.#window,
       lifecycle: true,
+      snapshots: true,
     });
   }
 
@@ -339,6 +343,16 @@ export class DynamoDBEventStore extends BaseEventStore {
   protected override async _enforceRetention(call: CallContext): Promise<RetentionResult> {
     await this.#ensureReady();
     return lifecycle.enforceRetention(this.#lifecycleDeps(call));
+  }
+
+  protected override async _saveSnapshot(p: PreparedSnapshot, call: CallContext): Promise<void> {
+    await this.#ensureReady();
+    await saveSnapshot(this.#ctx, p, call);
+  }
+
+  protected override async _loadSnapshot(streamId: string, call: CallContext): Promise<Snapshot | null> {
+    await this.#ensureReady();
+    return loadSnapshot(this.#ctx, streamId, call);
   }
 
   /** Runs once every accepted call has settled: lets the committer finish, then destroys the client if the store built it. */

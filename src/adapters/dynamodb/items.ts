@@ -2,7 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { JsonObject, JsonValue, PreparedEvent, RecordedEvent } from '../../contract/index.js';
 
 /**
- * The table's item layout. One table holds three kinds of item:
+ * The table's item layout. One table holds four kinds of item:
  *
  * - an event: `pk = STREAM#<streamId>`, `sk = VERSION#<version, 20 digits>`, with `id`, `t` (type), `d` (data JSON),
  *   `m` (metadata JSON), `v` (version), `p` (position), `ts` (ms since epoch) and `lb` (`LOG#<bucket>`), the
@@ -15,6 +15,9 @@ import type { JsonObject, JsonValue, PreparedEvent, RecordedEvent } from '../../
  * - lifecycle items (see stream-meta.ts): a stream's state `pk = STREAM#<streamId>`, `sk = VERSION~`; an erased
  *   event's stub at its own key (`k = R`, no payload); a tombstone's fence at `VERSION#<version + 1>` (`k = T`);
  *   and `pk = RETENTION`, `sk = STREAM#<streamId>` for each stream `enforceRetention` must visit.
+ * - a stream's snapshot: `pk = STREAM#<streamId>`, `sk = SNAPSHOT`, with `d` (the state's JSON), `v` (its version),
+ *   `sv` (its schema version) and `ts`. It sorts before the stream's `VERSION#` items and carries no `lb`, so the
+ *   stream queries (which all bound `sk` to `VERSION#…`) and the `log` index never see it.
  *
  * See docs/dynamodb.md for why.
  */
@@ -56,6 +59,10 @@ export const CLAIM_ATTR = {
 } as const;
 
 export const COUNTER_ATTR = { highest: 'h' } as const;
+
+/** The sort key of a stream's snapshot item, in the stream's partition. */
+export const SNAPSHOT_SORT_KEY = 'SNAPSHOT';
+export const SNAPSHOT_ATTR = { state: 'd', version: 'v', schemaVersion: 'sv', savedAt: 'ts' } as const;
 
 /** Positions per log bucket (the partition key of the `log` index and of claims). Fixed for a table's life. */
 export const DEFAULT_LOG_BUCKET_SIZE = 1_000_000n;

@@ -11,6 +11,7 @@ import {
   type PreparedAppend,
   type PreparedReadAll,
   type PreparedReadStream,
+  type PreparedSnapshot,
 } from '../../adapter/index.js';
 import {
   type AppendResult,
@@ -18,6 +19,7 @@ import {
   ErrorCodes,
   EventStoreError,
   type RecordedEvent,
+  type Snapshot,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
 import { StreamLanes } from '../../internal/stream-lanes.js';
@@ -28,6 +30,7 @@ import { DEFAULT_MAX_APPEND_SIZE, declaredLimits, MAX_RECORD_SIZE } from './limi
 import { mapError } from './map-error.js';
 import { encodePosition, hasLogPosition, MAX_POSITION } from './position.js';
 import { abandon, readAllEvents } from './read-all.js';
+import { loadSnapshot, saveSnapshot } from './snapshots.js';
 import { StreamHeads } from './stream-heads.js';
 
 /** The server's MaxAppendSize up to v25.0: 1 MiB, counted the server's way (see limits.ts). */
@@ -86,6 +89,8 @@ export class EventStoreDBEventStore extends BaseEventStore {
       idempotencyWindow: idempotency === 'server' ? 0 : window,
       // Stream deletion, truncation and metadata are not wired to the server's own yet (docs/lifecycle.md).
       lifecycle: false,
+      // One `$snapshot-<id>` stream per stream, with `$maxCount` 1 (see snapshots.ts).
+      snapshots: true,
     });
   }
 
@@ -179,6 +184,14 @@ export class EventStoreDBEventStore extends BaseEventStore {
       if (err instanceof StreamNotFoundError) return 0;
       throw mapError(err, { operation: 'streamVersion', streamId: id });
     }
+  }
+
+  protected override _saveSnapshot(p: PreparedSnapshot): Promise<void> {
+    return saveSnapshot(this.#client, p);
+  }
+
+  protected override _loadSnapshot(streamId: string): Promise<Snapshot | null> {
+    return loadSnapshot(this.#client, streamId);
   }
 
   /** Runs once every accepted call has settled and every read has been cancelled, so dispose() has none to wait for. */

@@ -150,8 +150,8 @@ function filteredRead(
  * on the server accepting them:
  *
  * - unfiltered: plain reads from the decoded pair (inclusive), skipping what is ≤ `after`. With a maxCount, each read
- *   asks the server for what is still wanted (+1 for the event at `after`) and reads again from the last event seen
- *   when system events made the page short;
+ *   asks the server for what is still wanted (+1 for the event at `after`) and, when the page was full, reads again
+ *   from the last event it held, system event or not (a page of system events alone moves the read on);
  * - filtered: a subscription, which starts *after* the event at its position. So when `after` is not 0 a one-event
  *   probe first reads what is at-or-after it: nothing → done; exactly `after` → subscribe from it; a later event →
  *   that event, then subscribe from it;
@@ -203,8 +203,10 @@ async function* read(client: EventStoreDBClient, q: PreparedReadAll): AsyncGener
             received++;
             const ev = (resolved as AllStreamResolvedEvent).event!;
             const position = encodePosition(ev.position!);
-            if (position <= after || isSystemEvent(ev.streamId, ev.type)) continue;
+            if (position <= after) continue;
+            // System events move the cursor too: a page of nothing else must not be read again.
             after = position;
+            if (isSystemEvent(ev.streamId, ev.type)) continue;
             yield toRecorded(resolved, position);
             if (++yielded >= q.maxCount) return;
           }

@@ -8,6 +8,7 @@ import {
   type PreparedReadAll,
   type PreparedReadStream,
   type PreparedSetStreamMetadata,
+  type PreparedSnapshot,
   type PreparedTruncateStream,
 } from '../../adapter/index.js';
 import {
@@ -21,6 +22,7 @@ import {
   MAX_POSITION_INT64,
   type RecordedEvent,
   type RetentionResult,
+  type Snapshot,
   StreamDeletedError,
   type StreamMetadataResult,
   WrongExpectedVersionError,
@@ -60,12 +62,14 @@ function toRecorded(e: MemoryStream['events'][number]): RecordedEvent {
  *
  * Lifecycle: a delete or truncation drops the events from the stream and the log at once (the only references to
  * their data, so the garbage collector frees it); retention hides events at once and `enforceRetention` drops them.
+ * Snapshots are a map beside the streams, their state kept as JSON; a delete drops the stream's.
  */
 export class MemoryEventStore extends BaseEventStore {
   readonly capabilities: Capabilities;
   #streams = new Map<string, MemoryStream>();
   /** Every event in position order; the event at index i has position i + 1. A removed event leaves a hole. */
   #log: Array<MemoryStream['events'][number] | undefined> = [];
+  #snapshots = new Map<string, Omit<PreparedSnapshot, 'state' | 'streamId'>>();
 
   constructor(options: MemoryEventStoreOptions = {}) {
     super(options);
@@ -74,6 +78,7 @@ export class MemoryEventStore extends BaseEventStore {
       ...options.limits,
       idempotencyWindow: 'stream' as const,
       lifecycle: true,
+      snapshots: true,
     });
   }
 
@@ -200,6 +205,7 @@ export class MemoryEventStore extends BaseEventStore {
     }
     const stream = this.#stream(p.streamId, true);
     this.#forget(stream.truncate(stream.version + 1));
+    this.#snapshots.delete(p.streamId);
     if (p.hard) stream.tombstone();
     else if (stream.version > 0) stream.softDeleted = true;
     return { version: stream.version };
@@ -247,6 +253,26 @@ export class MemoryEventStore extends BaseEventStore {
     const stream = this.#stream(p.streamId, true);
     this.#forget(stream.setMetadata(p.metadata));
     return { metadataVersion: stream.metadataVersion };
+  }
+
+  protected override async _saveSnapshot(p: PreparedSnapshot): Promise<void> {
+    this.#stream(p.streamId);
+    this.#snapshots.set(p.streamId, {
+      stateJson: p.stateJson,
+      version: p.version,
+      schemaVersion: p.schemaVersion,
+    });
+  }
+
+  protected override async _loadSnapshot(streamId: string): Promise<Snapshot | null> {
+    this.#stream(streamId);
+    const saved = this.#snapshots.get(streamId);
+    if (!saved) return null;
+    return {
+      state: JSON.parse(saved.stateJson) as JsonValue,
+      version: saved.version,
+      schemaVersion: saved.schemaVersion,
+    };
   }
 
   protected override async _enforceRetention(): Promise<RetentionResult> {

@@ -6,6 +6,8 @@ import { ErrorCodes, EventStoreError } from '../../contract/index.js';
  * The schema's migrations, in order. Each is a file in `sql/migrations/` named `<4-digit version>_<name>.sql`;
  * the build copies the folder beside the compiled module, so the same relative URL finds them in `src/` (tsx,
  * vitest) and in `dist/`. A file, once released, never changes: a change is a new file at the end of this list.
+ * Versions increase; a number may be missing while its migration is still being written elsewhere (a schema
+ * migrated without it is refused by a later release that ships it: see `checkLedger`).
  */
 const FILES = [
   '0001_events_streams_append_events.sql',
@@ -14,10 +16,14 @@ const FILES = [
   '0004_ledger_checksums.sql',
   '0005_drop_unused.sql',
   '0006_stream_lifecycle.sql',
+  '0008_snapshots.sql',
 ] as const;
 
-/** The latest schema version this code knows. */
-export const SCHEMA_VERSION = FILES.length;
+/** The versions of the shipped migrations, in order. */
+export const MIGRATION_VERSIONS: readonly number[] = FILES.map((file) => Number(file.slice(0, 4)));
+
+/** The latest schema version this code knows: the version of its last migration. */
+export const SCHEMA_VERSION = Number(FILES[FILES.length - 1]!.slice(0, 4));
 
 export interface Migration {
   readonly version: number;
@@ -36,8 +42,9 @@ const DIRECTORY = new URL('./sql/migrations/', import.meta.url);
 
 async function loadOne(file: string, index: number): Promise<Migration> {
   const match = FILE_NAME.exec(file);
-  if (match === null || Number(match[1]) !== index + 1) {
-    throw new Error(`Migration file ${file} is not named <version ${index + 1}>_<name>.sql`);
+  const previous = index === 0 ? 0 : Number(FILES[index - 1]!.slice(0, 4));
+  if (match === null || Number(match[1]) <= previous) {
+    throw new Error(`Migration file ${file} is not named <version above ${previous}>_<name>.sql`);
   }
   let raw: string;
   try {
@@ -52,7 +59,7 @@ async function loadOne(file: string, index: number): Promise<Migration> {
   }
   const text = raw.replaceAll('\r\n', '\n');
   const checksum = createHash('sha256').update(text, 'utf8').digest('hex');
-  return { version: index + 1, name: match[2] as string, file, text, checksum };
+  return { version: Number(match[1]), name: match[2] as string, file, text, checksum };
 }
 
 let cached: Promise<readonly Migration[]> | undefined;

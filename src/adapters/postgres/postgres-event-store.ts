@@ -6,6 +6,7 @@ import {
   type PreparedReadAll,
   type PreparedReadStream,
   type PreparedSetStreamMetadata,
+  type PreparedSnapshot,
   type PreparedTruncateStream,
 } from '../../adapter/index.js';
 import {
@@ -21,6 +22,7 @@ import {
   MAX_POSITION_INT64,
   type RecordedEvent,
   type RetentionResult,
+  type Snapshot,
   StreamDeletedError,
   type StreamMetadataResult,
   WrongExpectedVersionError,
@@ -32,6 +34,7 @@ import * as lifecycle from './lifecycle.js';
 import { type ErrorContext, mapError } from './map-error.js';
 import { ORDINAL_BITS } from './positions.js';
 import { quoteIdent } from './schema.js';
+import * as snapshots from './snapshots.js';
 
 export interface PostgresEventStoreOptions extends BaseEventStoreOptions {
   /** The schema that holds the tables. Defaults to `eventstore`. */
@@ -62,6 +65,7 @@ export const POSTGRES_CAPABILITIES: Capabilities = Object.freeze({
   maxAppendBytes: 64 * 1024 * 1024,
   idempotencyWindow: 'stream' as const,
   lifecycle: true,
+  snapshots: true,
 });
 
 interface EventRow {
@@ -81,6 +85,7 @@ const COLUMNS = `global_position::text AS position, stream_id, version, id::text
 
 type StatementKey =
   | lifecycle.LifecycleKey
+  | snapshots.SnapshotKey
   | 'append'
   | 'appendBatch'
   | 'version'
@@ -154,6 +159,7 @@ export class PostgresEventStore extends BaseEventStore {
         FROM ${s}.append_events_batch($1::text[], $2::bigint[], $3::integer[], $4::integer[], $5::uuid[],
           $6::text[], $7::text[], $8::text[])`,
       ...lifecycle.lifecycleStatements(s),
+      ...snapshots.snapshotStatements(s),
       version: `SELECT version::text AS version, deleted FROM ${s}.streams WHERE stream_id = $1`,
       // $4 and $5 hide what retention hides (see readState).
       forwards: `SELECT ${COLUMNS} FROM ${s}.events WHERE stream_id = $1 AND version >= $2
@@ -407,6 +413,17 @@ export class PostgresEventStore extends BaseEventStore {
 
   protected override _enforceRetention(): Promise<RetentionResult> {
     return lifecycle.enforceRetention(this.#lifecycleQuery, 1_000, () => this.closing);
+  }
+
+  readonly #snapshotQuery: snapshots.SnapshotQuery = (key, params, streamId) =>
+    this.#query(key, params, { operation: key, streamId });
+
+  protected override _saveSnapshot(p: PreparedSnapshot): Promise<void> {
+    return snapshots.saveSnapshot(this.#snapshotQuery, p);
+  }
+
+  protected override _loadSnapshot(streamId: string): Promise<Snapshot | null> {
+    return snapshots.loadSnapshot(this.#snapshotQuery, streamId);
   }
 
   /**

@@ -39,21 +39,25 @@ interface LedgerRow {
 
 /**
  * Checks the ledger against the migrations this code ships and returns the schema's current version. Refuses
- * (BACKEND_ERROR) when a recorded checksum differs from its file's, or when the ledger skips a version: the
- * schema is not the one these migrations build, and migrating it further could damage it. Versions newer than
- * this code knows are accepted, unchecked: a schema migrated by a later release opens as it is.
+ * (BACKEND_ERROR) when a recorded checksum differs from its file's, or when the ledger is not the shipped versions in
+ * order (it skips one, or holds one this code does not ship in its place): the schema is not the one these
+ * migrations build, and migrating it further could damage it. Versions newer than this code knows are accepted,
+ * unchecked: a schema migrated by a later release opens as it is.
  */
 function checkLedger(schema: string, rows: readonly LedgerRow[], migrations: readonly Migration[]): number {
+  let current = 0;
   for (const [i, row] of rows.entries()) {
-    if (row.version !== i + 1) {
+    const known = migrations[i];
+    const expected = known?.version ?? current + 1;
+    if (known === undefined ? row.version <= current : row.version !== expected) {
       throw new EventStoreError(
         ErrorCodes.BACKEND_ERROR,
         `The event store schema "${schema}" lists migration ${row.version} in its ledger ` +
-          `(${schema}.schema_migrations) but not migration ${i + 1}: the schema was not built by these ` +
+          `(${schema}.schema_migrations) but not migration ${expected}: the schema was not built by these ` +
           'migrations, so the store does not change it',
       );
     }
-    const known = migrations[i];
+    current = row.version;
     if (known !== undefined && row.checksum !== null && row.checksum !== known.checksum) {
       throw new EventStoreError(
         ErrorCodes.BACKEND_ERROR,
@@ -64,7 +68,7 @@ function checkLedger(schema: string, rows: readonly LedgerRow[], migrations: rea
       );
     }
   }
-  return rows.length;
+  return current;
 }
 
 /**

@@ -115,4 +115,27 @@ describe('DynamoDB adapter: what is stored', () => {
       Projection: { ProjectionType: 'ALL' },
     });
   });
+
+  it('keeps a snapshot as one item in the stream partition, under sk SNAPSHOT and outside the log index', async () => {
+    const streamId = `snap-${randomUUID()}`;
+    await store.append(streamId, [{ type: 'A', data: 1 }]);
+    await store.snapshots.save(streamId, { state: { n: 1 }, version: 1, schemaVersion: 2 });
+    const item = await getItem(`STREAM#${streamId}`, 'SNAPSHOT');
+    expect(item).toMatchObject({ d: { S: '{"n":1}' }, v: { N: '1' }, sv: { N: '2' } });
+    expect(Object.keys(item!).sort()).toEqual(['d', 'pk', 'sk', 'sv', 'ts', 'v']);
+    // Beside the event in the partition; the stream reads only the event.
+    const partition = await client.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: `STREAM#${streamId}` } },
+        ConsistentRead: true,
+      }),
+    );
+    expect(partition.Items!.map((i) => i.sk!.S)).toEqual(['SNAPSHOT', `VERSION#${'1'.padStart(20, '0')}`]);
+    expect(await store.streamVersion(streamId)).toBe(1);
+    const read = [];
+    for await (const e of store.readStream(streamId, { direction: 'backwards' })) read.push(e.version);
+    expect(read).toEqual([1]);
+  });
 });
