@@ -11,6 +11,7 @@ import {
   STREAM_EXISTS,
   StreamNotFoundError,
 } from '@eventstore/db-client';
+import { expectedVersionHolds } from '../../contract/idempotency.js';
 import {
   type AppendResult,
   decideAppend,
@@ -24,6 +25,7 @@ import { PositionFinder } from './find-position.js';
 import { type ErrorContext, mapError, versionOf } from './map-error.js';
 import { encodePosition, hasLogPosition, type LogPosition } from './position.js';
 import type { StreamHeads } from './stream-heads.js';
+import { physicalTb, readMetadata, streamState } from './stream-state.js';
 
 const encoder = new TextEncoder();
 
@@ -134,6 +136,7 @@ export async function appendEvents(deps: AppendDeps, prepared: PreparedAppend): 
     // the events that follow it in its index (IndexWriter.CheckCommit), which no cache can forget.
     const result = await send(deps, prepared, revisionFor(expected));
     if (!result.success) throw result.error;
+    if (!hasLogPosition(result.position)) return rejudge(deps, prepared, result, expected);
     return settle(deps, prepared, result, expected);
   }
   return deps.idempotency === 'server' ? serverDecides(deps, prepared) : adapterDecides(deps, prepared);
@@ -192,9 +195,25 @@ async function adapterDecides(deps: AppendDeps, prepared: PreparedAppend): Promi
   let floor = 0;
   for (let round = 1; ; round++) {
     if (base === undefined) {
-      const tail = await readRecent(deps, streamId);
-      const version = Math.max(tail.at(-1)?.version ?? 0, floor);
-      const decision = decideAppend(prepared, lookupOf(version, tail));
+      let tail = await readRecent(deps, streamId);
+      let version = Math.max(tail.at(-1)?.version ?? 0, floor);
+      let lookup = lookupOf(version, tail);
+      if (tail.length === 0 && prepared.expectedVersion === 'stream_exists') {
+        // Nothing visible: whether the stream exists (truncated, soft-deleted) is the server's to say.
+        const state = await streamState(deps.client, streamId, contextOf(prepared));
+        version = Math.max(state.version, floor);
+        lookup = { ...lookupOf(version, tail), softDeleted: state.softDeleted && version === state.version };
+      }
+      let decision = decideAppend(prepared, lookup);
+      if (
+        decision.kind === 'duplicate' &&
+        !(await stillStored(deps, streamId, decision.lastVersion, prepared))
+      ) {
+        // The ids match events that a delete or truncation removed (the heads remember them): forgotten.
+        tail = await readTail(deps, streamId);
+        version = Math.max(tail.at(-1)?.version ?? 0, floor);
+        decision = decideAppend(prepared, lookupOf(version, tail));
+      }
       if (decision.kind === 'conflict') throw wrong(prepared, version, decision.reason);
       if (decision.kind === 'duplicate') {
         const last = tail.find((e) => e.version === decision.lastVersion)!;
@@ -225,6 +244,44 @@ async function adapterDecides(deps: AppendDeps, prepared: PreparedAppend): Promi
     base = undefined;
     await new Promise((r) => setTimeout(r, Math.min(64, 2 ** round) * Math.random()));
   }
+}
+
+/**
+ * Whether the events of a retry that ends at `lastVersion` are still in the stream: above the server's `$tb` of a
+ * stream that is not soft-deleted. Events retention hides but did not truncate yet still count (a retry may be
+ * recognised until `enforceRetention` removes them, docs/lifecycle.md).
+ */
+async function stillStored(
+  deps: AppendDeps,
+  streamId: string,
+  lastVersion: number,
+  prepared: PreparedAppend,
+): Promise<boolean> {
+  const meta = await readMetadata(deps.client, streamId, contextOf(prepared));
+  const firstVersion = lastVersion - prepared.events.length + 1;
+  return firstVersion - 1 >= physicalTb(meta);
+}
+
+/**
+ * The server answered a retry (success without a position): the ids match events a read cannot return. Events a
+ * delete or truncation removed are forgotten by the contract, so the append is judged against the stream as it is
+ * now and, where its expected version holds, written after them. Events retention only hides are recognised, as
+ * the contract allows.
+ */
+async function rejudge(
+  deps: AppendDeps,
+  prepared: PreparedAppend,
+  result: ClientAppendResult,
+  base: number | undefined,
+): Promise<AppendResult> {
+  if (await stillStored(deps, prepared.streamId, versionAfter(result), prepared)) {
+    return settle(deps, prepared, result, base ?? versionAfter(result) - prepared.events.length);
+  }
+  const state = await streamState(deps.client, prepared.streamId, contextOf(prepared));
+  if (!expectedVersionHolds(prepared.expectedVersion, state)) throw wrong(prepared, state.version);
+  const again = await send(deps, prepared, revisionFor(state.version));
+  if (!again.success) throw again.error;
+  return settle(deps, prepared, again, state.version);
 }
 
 /**
@@ -275,6 +332,7 @@ async function readTail(deps: AppendDeps, streamId: string): Promise<TailEvent[]
 async function serverDecides(deps: AppendDeps, prepared: PreparedAppend): Promise<AppendResult> {
   const result = await send(deps, prepared, prepared.expectedVersion === 'any' ? ANY : STREAM_EXISTS);
   if (!result.success) throw result.error;
+  if (!hasLogPosition(result.position)) return rejudge(deps, prepared, result, undefined);
   const last = versionAfter(result);
   const n = prepared.events.length;
   const first = last - n + 1;
