@@ -205,14 +205,15 @@ async function adapterDecides(deps: AppendDeps, prepared: PreparedAppend): Promi
         lookup = { ...lookupOf(version, tail), softDeleted: state.softDeleted && version === state.version };
       }
       let decision = decideAppend(prepared, lookup);
-      if (
-        decision.kind === 'duplicate' &&
-        !(await stillStored(deps, streamId, decision.lastVersion, prepared))
-      ) {
-        // The ids match events that a delete or truncation removed (the heads remember them): forgotten.
-        tail = await readTail(deps, streamId);
-        version = Math.max(tail.at(-1)?.version ?? 0, floor);
-        decision = decideAppend(prepared, lookupOf(version, tail));
+      let pruned = false;
+      if (decision.kind === 'duplicate') {
+        const tb = await storedFrom(deps, streamId, prepared);
+        if (decision.lastVersion - prepared.events.length < tb) {
+          // The ids match events a truncation removed (the heads remember them): forgotten, as the contract says.
+          tail = tail.filter((e) => e.version - 1 >= tb);
+          decision = decideAppend(prepared, lookupOf(version, tail));
+          pruned = true;
+        }
       }
       if (decision.kind === 'conflict') throw wrong(prepared, version, decision.reason);
       if (decision.kind === 'duplicate') {
@@ -222,7 +223,7 @@ async function adapterDecides(deps: AppendDeps, prepared: PreparedAppend): Promi
           : await positionOf(deps, streamId, last.version, last.id);
         return { nextExpectedVersion: decision.lastVersion, lastPosition };
       }
-      if (tail.at(-1)?.version === version) {
+      if (!pruned && tail.at(-1)?.version === version) {
         heads.record(
           streamId,
           version,
@@ -232,7 +233,11 @@ async function adapterDecides(deps: AppendDeps, prepared: PreparedAppend): Promi
       base = version;
     }
     const result = await send(deps, prepared, revisionFor(base));
-    if (result.success) return settle(deps, prepared, result, base);
+    if (result.success) {
+      return hasLogPosition(result.position)
+        ? settle(deps, prepared, result, base)
+        : rejudge(deps, prepared, result, base);
+    }
     if (round >= MAX_ROUNDS) {
       throw new EventStoreError(
         ErrorCodes.UNAVAILABLE,
@@ -247,19 +252,12 @@ async function adapterDecides(deps: AppendDeps, prepared: PreparedAppend): Promi
 }
 
 /**
- * Whether the events of a retry that ends at `lastVersion` are still in the stream: above the server's `$tb` of a
- * stream that is not soft-deleted. Events retention hides but did not truncate yet still count (a retry may be
- * recognised until `enforceRetention` removes them, docs/lifecycle.md).
+ * The first revision the stream still stores: the server's `$tb` (`Infinity` for a soft-deleted stream). Events
+ * retention hides but did not truncate yet are stored, so a retry may still be recognised among them until
+ * `enforceRetention` truncates them (docs/lifecycle.md).
  */
-async function stillStored(
-  deps: AppendDeps,
-  streamId: string,
-  lastVersion: number,
-  prepared: PreparedAppend,
-): Promise<boolean> {
-  const meta = await readMetadata(deps.client, streamId, contextOf(prepared));
-  const firstVersion = lastVersion - prepared.events.length + 1;
-  return firstVersion - 1 >= physicalTb(meta);
+async function storedFrom(deps: AppendDeps, streamId: string, prepared: PreparedAppend): Promise<number> {
+  return physicalTb(await readMetadata(deps.client, streamId, contextOf(prepared)));
 }
 
 /**
@@ -274,7 +272,8 @@ async function rejudge(
   result: ClientAppendResult,
   base: number | undefined,
 ): Promise<AppendResult> {
-  if (await stillStored(deps, prepared.streamId, versionAfter(result), prepared)) {
+  const first = versionAfter(result) - prepared.events.length + 1;
+  if (first - 1 >= (await storedFrom(deps, prepared.streamId, prepared))) {
     return settle(deps, prepared, result, base ?? versionAfter(result) - prepared.events.length);
   }
   const state = await streamState(deps.client, prepared.streamId, contextOf(prepared));

@@ -43,6 +43,11 @@ const MAX_ROUNDS = 50;
 
 export interface LifecycleDeps {
   client: EventStoreDBClient;
+  /**
+   * The append's stream heads. They may name events a truncation or retention removed since, which the append
+   * checks against `$tb` before it trusts them; a delete forgets the head, because it changes which expected
+   * versions the stream accepts.
+   */
   heads: StreamHeads;
 }
 
@@ -166,7 +171,6 @@ export async function truncateStream(deps: LifecycleDeps, p: PreparedTruncateStr
       },
       ctx,
     );
-    deps.heads.forget(p.streamId);
     return written ? true : undefined;
   });
 }
@@ -233,8 +237,8 @@ export async function setStreamMetadata(
       metadataVersion: next,
     };
     if (!(await writeMetadata(deps.client, p.streamId, state.meta, update, ctx))) return undefined;
-    deps.heads.forget(p.streamId);
     if (state.softDeleted) {
+      deps.heads.forget(p.streamId);
       try {
         await deps.client.deleteStream(p.streamId, { expectedRevision: BigInt(state.version - 1) });
       } catch (err) {
@@ -296,9 +300,7 @@ async function enforceOne(deps: LifecycleDeps, streamId: string): Promise<number
       metadataVersion: kitOf(state.meta).metadataVersion ?? 0,
       physical: tb,
     };
-    if (!(await writeMetadata(deps.client, streamId, state.meta, update, ctx))) return undefined;
-    deps.heads.forget(streamId);
-    return tb - old;
+    return (await writeMetadata(deps.client, streamId, state.meta, update, ctx)) ? tb - old : undefined;
   });
 }
 
