@@ -265,9 +265,9 @@ export async function enforceRetention(deps: LifecycleDeps): Promise<RetentionRe
       filter: eventTypeFilter({ prefixes: ['$metadata'] }),
     });
     for await (const { resolved } of untilCaughtUp(sub)) {
-      const e = resolved.event;
-      if (!e || !e.streamId.startsWith('$$')) continue;
-      const id = e.streamId.slice(2);
+      const name = resolved.event?.streamId;
+      if (!name?.startsWith('$$')) continue;
+      const id = name.slice(2);
       if (!isSystemEvent(id, '')) streams.add(id);
     }
   } catch (err) {
