@@ -218,7 +218,7 @@ export class TransactionLog {
     const s = this.streams.get(streamId);
     if (!s) return [];
     const { truncateBefore, maxAge } = s.metadata;
-    // A metastream keeps its last event only (its default metadata: ESConsts.MetastreamMaxCount = 1).
+    // A metastream keeps its last event only (the read index's metastreamMaxCount, 1 unless configured).
     const maxCount = s.metadata.maxCount ?? (streamId.startsWith('$$') ? 1 : undefined);
     let events = s.events;
     if (truncateBefore !== undefined) events = events.filter((e) => e.revision >= truncateBefore);
