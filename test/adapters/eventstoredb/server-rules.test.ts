@@ -74,6 +74,16 @@ describe('eventstoredb adapter: soft delete and stream metadata', () => {
     ]);
   });
 
+  it("('server' mode) writes an 'any' retry of deleted events again, though the server's cache knows their ids", async () => {
+    const s = createEventStoreDBEventStore(client, { idempotency: 'server' });
+    const id = `s-${randomUUID()}`;
+    const batch = events(2);
+    await s.append(id, batch);
+    await s.deleteStream(id);
+    expect((await s.append(id, batch)).nextExpectedVersion).toBe(4);
+    expect((await collect(s.readStream(id))).map((e) => e.version)).toEqual([3, 4]);
+  });
+
   it("'any' re-creates a stream another client soft-deleted, continuing its revisions", async () => {
     const id = `s-${randomUUID()}`;
     await store.append(id, events(2));
