@@ -1,16 +1,13 @@
 import {
   ANY,
   type AppendExpectedRevision,
-  BACKWARDS,
   type AppendResult as ClientAppendResult,
-  END,
   type EventData,
   type EventStoreDBClient,
-  FORWARDS,
   NO_STREAM,
   STREAM_EXISTS,
-  StreamNotFoundError,
 } from '@eventstore/db-client';
+import { expectedVersionHolds } from '../../contract/idempotency.js';
 import {
   type AppendResult,
   decideAppend,
@@ -20,10 +17,11 @@ import {
   type StreamIdLookup,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
-import { PositionFinder } from './find-position.js';
 import { type ErrorContext, mapError, versionOf } from './map-error.js';
-import { encodePosition, hasLogPosition, type LogPosition } from './position.js';
+import { encodePosition, hasLogPosition } from './position.js';
 import type { StreamHeads } from './stream-heads.js';
+import { physicalTb, readMetadata, streamState } from './stream-state.js';
+import { positionOf, readRange, readRecent } from './stream-tail.js';
 
 const encoder = new TextEncoder();
 
@@ -48,12 +46,6 @@ export interface AppendDeps {
 
 /** Rounds of "another writer moved the stream, read again" before an `'any'` append gives up. */
 const MAX_ROUNDS = 500;
-
-interface TailEvent {
-  id: string;
-  version: number;
-  position: LogPosition | undefined;
-}
 
 /** The contract's view of the stream's tail: the versions and ids a read returned, at `currentVersion`. */
 function lookupOf(
@@ -134,6 +126,7 @@ export async function appendEvents(deps: AppendDeps, prepared: PreparedAppend): 
     // the events that follow it in its index (IndexWriter.CheckCommit), which no cache can forget.
     const result = await send(deps, prepared, revisionFor(expected));
     if (!result.success) throw result.error;
+    if (!hasLogPosition(result.position)) return rejudge(deps, prepared, result, expected);
     return settle(deps, prepared, result, expected);
   }
   return deps.idempotency === 'server' ? serverDecides(deps, prepared) : adapterDecides(deps, prepared);
@@ -192,9 +185,26 @@ async function adapterDecides(deps: AppendDeps, prepared: PreparedAppend): Promi
   let floor = 0;
   for (let round = 1; ; round++) {
     if (base === undefined) {
-      const tail = await readRecent(deps, streamId);
-      const version = Math.max(tail.at(-1)?.version ?? 0, floor);
-      const decision = decideAppend(prepared, lookupOf(version, tail));
+      let tail = await readRecent(deps, streamId);
+      let version = Math.max(tail.at(-1)?.version ?? 0, floor);
+      let lookup = lookupOf(version, tail);
+      if (tail.length === 0 && prepared.expectedVersion === 'stream_exists') {
+        // Nothing visible: whether the stream exists (truncated, soft-deleted) is the server's to say.
+        const state = await streamState(deps.client, streamId, contextOf(prepared));
+        version = Math.max(state.version, floor);
+        lookup = { ...lookupOf(version, tail), softDeleted: state.softDeleted && version === state.version };
+      }
+      let decision = decideAppend(prepared, lookup);
+      let pruned = false;
+      if (decision.kind === 'duplicate') {
+        const tb = await storedFrom(deps, streamId, prepared);
+        if (decision.lastVersion - prepared.events.length < tb) {
+          // The ids match events a truncation removed (the heads remember them): forgotten, as the contract says.
+          tail = tail.filter((e) => e.version - 1 >= tb);
+          decision = decideAppend(prepared, lookupOf(version, tail));
+          pruned = true;
+        }
+      }
       if (decision.kind === 'conflict') throw wrong(prepared, version, decision.reason);
       if (decision.kind === 'duplicate') {
         const last = tail.find((e) => e.version === decision.lastVersion)!;
@@ -203,7 +213,7 @@ async function adapterDecides(deps: AppendDeps, prepared: PreparedAppend): Promi
           : await positionOf(deps, streamId, last.version, last.id);
         return { nextExpectedVersion: decision.lastVersion, lastPosition };
       }
-      if (tail.at(-1)?.version === version) {
+      if (!pruned && tail.at(-1)?.version === version) {
         heads.record(
           streamId,
           version,
@@ -213,7 +223,11 @@ async function adapterDecides(deps: AppendDeps, prepared: PreparedAppend): Promi
       base = version;
     }
     const result = await send(deps, prepared, revisionFor(base));
-    if (result.success) return settle(deps, prepared, result, base);
+    if (result.success) {
+      return hasLogPosition(result.position)
+        ? settle(deps, prepared, result, base)
+        : rejudge(deps, prepared, result, base);
+    }
     if (round >= MAX_ROUNDS) {
       throw new EventStoreError(
         ErrorCodes.UNAVAILABLE,
@@ -228,42 +242,35 @@ async function adapterDecides(deps: AppendDeps, prepared: PreparedAppend): Promi
 }
 
 /**
- * The stream's last `window` events as far as a read shows them, oldest first. When this store's head of the stream
- * covers the window, only the events after it are read (another writer's few, typically) and the head supplies the
- * rest: events never change, so what the head says about versions up to its own stays true.
+ * The first revision the stream still stores: the server's `$tb` (`Infinity` for a soft-deleted stream). Events
+ * retention hides but did not truncate yet are stored, so a retry may still be recognised among them until
+ * `enforceRetention` truncates them (docs/lifecycle.md).
  */
-async function readRecent(deps: AppendDeps, streamId: string): Promise<TailEvent[]> {
-  const head = deps.heads.get(streamId);
-  if (!head || !deps.heads.coversWindow(head)) return readTail(deps, streamId);
-  const newer = await readRange(deps, streamId, head.version + 1, deps.window);
-  // More than a window since the head, or a gap (metadata hides the first newer events): read the tail itself.
-  if (newer.length >= deps.window || (newer[0] && newer[0].version !== head.version + 1)) {
-    return readTail(deps, streamId);
-  }
-  const known = head.ids.map((id, k) => ({
-    id,
-    version: head.version - head.ids.length + 1 + k,
-    position: undefined,
-  }));
-  return [...known, ...newer].slice(-deps.window);
+async function storedFrom(deps: AppendDeps, streamId: string, prepared: PreparedAppend): Promise<number> {
+  return physicalTb(await readMetadata(deps.client, streamId, contextOf(prepared)));
 }
 
-/** The stream's last `window` visible events, oldest first (none for a stream that does not exist). */
-async function readTail(deps: AppendDeps, streamId: string): Promise<TailEvent[]> {
-  const out: TailEvent[] = [];
-  try {
-    for await (const { event } of deps.client.readStream(streamId, {
-      direction: BACKWARDS,
-      fromRevision: END,
-      maxCount: deps.window,
-    })) {
-      out.push({ id: event!.id, version: Number(event!.revision) + 1, position: event!.position });
-    }
-  } catch (err) {
-    if (err instanceof StreamNotFoundError) return [];
-    throw mapError(err, { operation: 'append', request: 'read', streamId });
+/**
+ * The server answered a retry (success without a position): the ids match events a read cannot return. Events a
+ * delete or truncation removed are forgotten by the contract, so the append is judged against the stream as it is
+ * now and, where its expected version holds, written after them. Events retention only hides are recognised, as
+ * the contract allows.
+ */
+async function rejudge(
+  deps: AppendDeps,
+  prepared: PreparedAppend,
+  result: ClientAppendResult,
+  base: number | undefined,
+): Promise<AppendResult> {
+  const first = versionAfter(result) - prepared.events.length + 1;
+  if (first - 1 >= (await storedFrom(deps, prepared.streamId, prepared))) {
+    return settle(deps, prepared, result, base ?? versionAfter(result) - prepared.events.length);
   }
-  return out.reverse();
+  const state = await streamState(deps.client, prepared.streamId, contextOf(prepared));
+  if (!expectedVersionHolds(prepared.expectedVersion, state)) throw wrong(prepared, state.version);
+  const again = await send(deps, prepared, revisionFor(state.version));
+  if (!again.success) throw again.error;
+  return settle(deps, prepared, again, state.version);
 }
 
 /**
@@ -275,6 +282,7 @@ async function readTail(deps: AppendDeps, streamId: string): Promise<TailEvent[]
 async function serverDecides(deps: AppendDeps, prepared: PreparedAppend): Promise<AppendResult> {
   const result = await send(deps, prepared, prepared.expectedVersion === 'any' ? ANY : STREAM_EXISTS);
   if (!result.success) throw result.error;
+  if (!hasLogPosition(result.position)) return rejudge(deps, prepared, result, undefined);
   const last = versionAfter(result);
   const n = prepared.events.length;
   const first = last - n + 1;
@@ -288,44 +296,4 @@ async function serverDecides(deps: AppendDeps, prepared: PreparedAppend): Promis
     ? encodePosition(result.position)
     : await positionOf(deps, prepared.streamId, last, prepared.events[n - 1]!.id);
   return { nextExpectedVersion: last, lastPosition };
-}
-
-/** The visible events among versions first … first + n − 1 (a read by revision skips hidden ones, so filter). */
-async function readRange(deps: AppendDeps, streamId: string, first: number, n: number): Promise<TailEvent[]> {
-  const out: TailEvent[] = [];
-  try {
-    for await (const { event } of deps.client.readStream(streamId, {
-      direction: FORWARDS,
-      fromRevision: BigInt(first - 1),
-      maxCount: n,
-    })) {
-      const version = Number(event!.revision) + 1;
-      if (version >= first && version < first + n)
-        out.push({ id: event!.id, version, position: event!.position });
-    }
-  } catch (err) {
-    if (err instanceof StreamNotFoundError) return [];
-    throw mapError(err, { operation: 'append', request: 'read', streamId });
-  }
-  return out;
-}
-
-/**
- * The position of the event `id` at `version`, when the answer or the read that found it carried none: the stream
- * read, else $all (see {@link PositionFinder}). An event neither has any more (its stream was deleted or truncated
- * and the log scavenged) has no position to report, and this is STREAM_DELETED rather than a made-up number.
- */
-async function positionOf(deps: AppendDeps, streamId: string, version: number, id: string): Promise<bigint> {
-  const [read] = await readRange(deps, streamId, version, 1);
-  if (read?.id === id && hasLogPosition(read.position)) return encodePosition(read.position);
-  const found = await new PositionFinder(deps.client, streamId).find(id).catch((err: unknown) => {
-    throw mapError(err, { operation: 'append', request: 'read', streamId });
-  });
-  if (found) return encodePosition(found);
-  throw new EventStoreError(
-    ErrorCodes.STREAM_DELETED,
-    `Stream '${streamId}': the append is a retry of events already written, but the stream no longer shows them ` +
-      '(deleted or truncated) and $all no longer has them, so their position is unknown; nothing was written',
-    { streamId },
-  );
 }

@@ -8,30 +8,46 @@ import {
 import {
   BaseEventStore,
   type BaseEventStoreOptions,
+  expectedVersionHolds,
   type PreparedAppend,
+  type PreparedDeleteStream,
   type PreparedReadAll,
   type PreparedReadStream,
   type PreparedSnapshot,
+  type PreparedSetStreamMetadata,
+  type PreparedTruncateStream,
 } from '../../adapter/index.js';
 import {
   type AppendResult,
   type Capabilities,
+  type DeleteStreamResult,
   ErrorCodes,
   EventStoreError,
   type RecordedEvent,
   type Snapshot,
+  type RetentionResult,
+  type StreamMetadataResult,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
 import { StreamLanes } from '../../internal/stream-lanes.js';
 import { type AppendDeps, appendEvents, type IdempotencyMode } from './append.js';
 import { toRecorded } from './convert.js';
 import { PositionFinder } from './find-position.js';
+import {
+  deleteStream,
+  enforceRetention,
+  getStreamMetadata,
+  type LifecycleDeps,
+  setStreamMetadata,
+  truncateStream,
+} from './lifecycle.js';
 import { DEFAULT_MAX_APPEND_SIZE, declaredLimits, MAX_RECORD_SIZE } from './limits.js';
 import { mapError } from './map-error.js';
 import { encodePosition, hasLogPosition, MAX_POSITION } from './position.js';
 import { abandon, readAllEvents } from './read-all.js';
 import { loadSnapshot, saveSnapshot } from './snapshots.js';
 import { StreamHeads } from './stream-heads.js';
+import { streamState, streamVersion } from './stream-state.js';
 
 /** The server's MaxAppendSize up to v25.0: 1 MiB, counted the server's way (see limits.ts). */
 export const DEFAULT_MAX_APPEND_BYTES = DEFAULT_MAX_APPEND_SIZE;
@@ -66,6 +82,7 @@ export class EventStoreDBEventStore extends BaseEventStore {
   readonly #client: EventStoreDBClient;
   readonly #ownsClient: boolean;
   readonly #append: AppendDeps;
+  readonly #lifecycle: LifecycleDeps;
   readonly #lanes = new StreamLanes();
 
   constructor(client: EventStoreDBClient, options: EventStoreDBEventStoreOptions = {}, ownsClient = false) {
@@ -79,6 +96,7 @@ export class EventStoreDBEventStore extends BaseEventStore {
     const idempotency = options.idempotency ?? 'adapter';
     const window = options.idempotencyWindow ?? DEFAULT_IDEMPOTENCY_WINDOW;
     this.#append = { client, heads: new StreamHeads(10_000, window), window, idempotency };
+    this.#lifecycle = { client, heads: this.#append.heads };
     this.capabilities = Object.freeze({
       maxEventsPerAppend: Number.POSITIVE_INFINITY,
       ...limits,
@@ -87,8 +105,8 @@ export class EventStoreDBEventStore extends BaseEventStore {
       maxPosition: MAX_POSITION,
       // The server's cache guarantees nothing (a restart empties it).
       idempotencyWindow: idempotency === 'server' ? 0 : window,
-      // Stream deletion, truncation and metadata are not wired to the server's own yet (docs/lifecycle.md).
-      lifecycle: false,
+      // The server's Delete, Tombstone and stream metadata, translated to the contract (docs/lifecycle.md).
+      lifecycle: true,
       // One `$snapshot-<id>` stream per stream, with `$maxCount` 1 (see snapshots.ts).
       snapshots: true,
     });
@@ -110,13 +128,22 @@ export class EventStoreDBEventStore extends BaseEventStore {
   }
 
   async #emptyAppend(prepared: PreparedAppend): Promise<AppendResult> {
-    const version = await this._streamVersion(prepared.streamId);
     const expected = prepared.expectedVersion;
-    const ok = expected === 'any' || (expected === 'stream_exists' ? version > 0 : expected === version);
-    if (!ok) {
-      throw new WrongExpectedVersionError(prepared.streamId, prepared.requestedExpectedVersion, version);
+    const state =
+      expected === 'any'
+        ? { version: await this._streamVersion(prepared.streamId), softDeleted: false }
+        : await streamState(this.#client, prepared.streamId, {
+            operation: 'append',
+            streamId: prepared.streamId,
+          });
+    if (!expectedVersionHolds(expected, state)) {
+      throw new WrongExpectedVersionError(
+        prepared.streamId,
+        prepared.requestedExpectedVersion,
+        state.version,
+      );
     }
-    return { nextExpectedVersion: version, lastPosition: null };
+    return { nextExpectedVersion: state.version, lastPosition: null };
   }
 
   protected async *_readStream(q: PreparedReadStream): AsyncIterable<RecordedEvent> {
@@ -167,23 +194,29 @@ export class EventStoreDBEventStore extends BaseEventStore {
     return readAllEvents(this.#client, q);
   }
 
-  protected override async _streamVersion(id: string): Promise<number> {
-    try {
-      // Read to the end of the call (one event) rather than leave the loop early: an abandoned call never finishes,
-      // and the client's dispose() waits for every call it started.
-      let version = 0;
-      for await (const e of this.#client.readStream(id, {
-        direction: BACKWARDS,
-        fromRevision: END,
-        maxCount: 1,
-      })) {
-        version = Number(e.event!.revision) + 1;
-      }
-      return version;
-    } catch (err) {
-      if (err instanceof StreamNotFoundError) return 0;
-      throw mapError(err, { operation: 'streamVersion', streamId: id });
-    }
+  /** The last event's version as the server's index knows it (see {@link streamVersion}). */
+  protected override _streamVersion(id: string): Promise<number> {
+    return streamVersion(this.#client, id, { operation: 'streamVersion', streamId: id });
+  }
+
+  protected override _deleteStream(p: PreparedDeleteStream): Promise<DeleteStreamResult> {
+    return deleteStream(this.#lifecycle, p);
+  }
+
+  protected override _truncateStream(p: PreparedTruncateStream): Promise<void> {
+    return truncateStream(this.#lifecycle, p);
+  }
+
+  protected override _getStreamMetadata(streamId: string): Promise<StreamMetadataResult> {
+    return getStreamMetadata(this.#lifecycle, streamId);
+  }
+
+  protected override _setStreamMetadata(p: PreparedSetStreamMetadata): Promise<{ metadataVersion: number }> {
+    return setStreamMetadata(this.#lifecycle, p);
+  }
+
+  protected override _enforceRetention(): Promise<RetentionResult> {
+    return enforceRetention(this.#lifecycle);
   }
 
   protected override _saveSnapshot(p: PreparedSnapshot): Promise<void> {

@@ -18,6 +18,7 @@ import {
   MAX_LOG_POSITION,
   MAX_POSITION,
 } from './position.js';
+import { Visibility, visibleOnly } from './visibility.js';
 
 /** A $all event with its encoded position. */
 export interface PositionedEvent {
@@ -170,10 +171,15 @@ export async function* readAllEvents(
   }
 }
 
+/** How many events readAll reads ahead to check their streams' metadata together (see Visibility). */
+const BATCH = 256;
+
 async function* read(client: EventStoreDBClient, q: PreparedReadAll): AsyncGenerator<RecordedEvent> {
   const types = q.eventTypes ? new Set(q.eventTypes) : undefined;
-  let after = q.after;
+  const vis = new Visibility(client);
+  const after = q.after;
   let yielded = 0;
+  const batch = () => Math.min(BATCH, q.maxCount - yielded);
   const keep = (e: PositionedEvent) => {
     const ev = e.resolved.event!;
     return (
@@ -187,32 +193,36 @@ async function* read(client: EventStoreDBClient, q: PreparedReadAll): AsyncGener
   let started = false;
   try {
     if (!filtered) {
+      // The last position received, system events included, so that a page of only system events (or of events
+      // the metadata hides) still moves the next page on.
+      let cursor = after;
       for (;;) {
         const want = Number.isFinite(q.maxCount) ? q.maxCount - yielded + 1 : undefined;
         let received = 0;
-        // The hot path: the client's stream is read here directly rather than through plainRead.
         const stream = client.readAll({
-          fromPosition: after === 0n ? START : startOf(after),
+          fromPosition: cursor === 0n ? START : startOf(cursor),
           direction: FORWARDS,
           ...(want === undefined ? {} : { maxCount: want }),
         });
-        let done = false;
-        try {
-          for await (const resolved of stream.iterator({ destroyOnReturn: false })) {
-            started = true;
-            received++;
-            const ev = (resolved as AllStreamResolvedEvent).event!;
-            const position = encodePosition(ev.position!);
-            if (position <= after) continue;
-            // System events move the cursor too: a page of nothing else must not be read again.
-            after = position;
-            if (isSystemEvent(ev.streamId, ev.type)) continue;
-            yield toRecorded(resolved, position);
-            if (++yielded >= q.maxCount) return;
+        const page = async function* (): AsyncGenerator<PositionedEvent> {
+          let done = false;
+          try {
+            for await (const resolved of stream.iterator({ destroyOnReturn: false })) {
+              started = true;
+              received++;
+              const e = positioned(resolved as AllStreamResolvedEvent);
+              if (e.position <= cursor) continue;
+              cursor = e.position;
+              if (!isSystemEvent(e.resolved.event!.streamId, e.resolved.event!.type)) yield e;
+            }
+            done = true;
+          } finally {
+            if (!done) await abandon(stream);
           }
-          done = true;
-        } finally {
-          if (!done) await abandon(stream);
+        };
+        for await (const e of visibleOnly(vis, page(), batch)) {
+          yield toRecorded(e.resolved, e.position);
+          if (++yielded >= q.maxCount) return;
         }
         if (want === undefined || received < want) return;
       }
@@ -224,24 +234,28 @@ async function* read(client: EventStoreDBClient, q: PreparedReadAll): AsyncGener
       started = true;
       if (!probe) return;
       if (keep(probe)) {
-        yield toRecorded(probe.resolved, probe.position);
-        if (++yielded >= q.maxCount) return;
+        for await (const e of visibleOnly(vis, [probe], batch)) {
+          yield toRecorded(e.resolved, e.position);
+          if (++yielded >= q.maxCount) return;
+        }
       }
       from = probe.resolved.event!.position!;
     }
     started = true;
-    for await (const e of filteredRead(client, q, from)) {
-      if (!keep(e)) continue;
+    for await (const e of visibleOnly(vis, only(filteredRead(client, q, from), keep), batch)) {
       yield toRecorded(e.resolved, e.position);
       if (++yielded >= q.maxCount) return;
     }
   } catch (err) {
     if (started || q.after === 0n) throw err;
     // The server refused to start at `after` (not the start of a record): scan from the beginning instead.
-    for await (const e of plainRead(client, START)) {
-      if (!keep(e)) continue;
+    for await (const e of visibleOnly(vis, only(plainRead(client, START), keep), batch)) {
       yield toRecorded(e.resolved, e.position);
       if (++yielded >= q.maxCount) return;
     }
   }
+}
+
+async function* only<T>(source: AsyncIterable<T>, keep: (e: T) => boolean): AsyncGenerator<T> {
+  for await (const e of source) if (keep(e)) yield e;
 }

@@ -174,7 +174,13 @@ function respond(
       const first = decision.current + 1n;
       // Writing to a soft-deleted stream re-creates it: its revisions continue and `$tb` moves to the first new event.
       if (log.isSoftDeleted(name)) writeTruncateBefore(log, name, first);
+      // Writing metadata to a soft-deleted stream re-creates it too: the metadata as written, then a second record
+      // with `$tb` past the stream's last event, so the old events stay hidden but the stream is no longer deleted
+      // (SoftDeleteTests.recreated_on_non_empty_when_metadata_set; StorageWriterService, SoftUndeleteMetastream).
+      const original = name.startsWith('$$') ? name.slice(2) : undefined;
+      const undelete = original !== undefined && log.isSoftDeleted(original);
       const written = log.write(name, first, proposed);
+      if (undelete) writeTruncateBefore(log, original, log.lastRevision(original) + 1n);
       return success(written.at(-1)!.revision, written.at(-1));
     }
   }

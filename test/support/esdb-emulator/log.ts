@@ -217,7 +217,9 @@ export class TransactionLog {
   visibleEvents(streamId: string, nowMs = Date.now()): LogEvent[] {
     const s = this.streams.get(streamId);
     if (!s) return [];
-    const { truncateBefore, maxCount, maxAge } = s.metadata;
+    const { truncateBefore, maxAge } = s.metadata;
+    // A metastream keeps its last event only (the read index's metastreamMaxCount, 1 unless configured).
+    const maxCount = s.metadata.maxCount ?? (streamId.startsWith('$$') ? 1 : undefined);
     let events = s.events;
     if (truncateBefore !== undefined) events = events.filter((e) => e.revision >= truncateBefore);
     if (maxCount !== undefined) events = events.slice(Math.max(0, events.length - maxCount));
@@ -289,6 +291,28 @@ export class TransactionLog {
     }
     for (const r of records) for (const l of this.#listeners) l(r);
     return records;
+  }
+
+  /**
+   * A scavenge, as far as the adapter's erasure depends on it: every record a stream read can no longer return is
+   * removed from the log, its data with it, so neither a stream read nor $all nor a subscription finds it again
+   * (TFChunkScavenger / the v22+ Scavenger: events of tombstoned streams except the tombstone, events below `$tb`,
+   * past `$maxCount` or older than `$maxAge`, and a metastream's events but its last, or all of them when its
+   * stream is tombstoned). The server scavenges completed chunks only and keeps the chunk being written (256 MiB)
+   * as it is; the emulator has no chunks and scavenges everything. Returns how many records it removed.
+   */
+  scavenge(nowMs = Date.now()): number {
+    const keep = new Set<LogEvent>();
+    for (const [streamId, state] of this.streams) {
+      const owner = streamId.startsWith('$$') ? this.streams.get(streamId.slice(2)) : undefined;
+      const kept = state.tombstoned || owner?.tombstoned ? [] : this.visibleEvents(streamId, nowMs);
+      state.events = state.events.filter((e) => kept.includes(e));
+      for (const e of kept) keep.add(e);
+    }
+    const before = this.all.length;
+    const survivors = this.all.filter((e) => keep.has(e) || e.revision === TOMBSTONE_REVISION);
+    this.all.splice(0, this.all.length, ...survivors);
+    return before - survivors.length;
   }
 
   /** Index in {@link all} of the first event at or after (commit, prepare). */

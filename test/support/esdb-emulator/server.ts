@@ -45,6 +45,8 @@ export interface EsdbEmulator {
    * longer recognised by the server (IndexWriter `_committedEvents` is filled only by the leader's writer).
    */
   restart(): Promise<void>;
+  /** Runs a scavenge to its end (see TransactionLog.scavenge); returns how many records it removed. */
+  scavenge(): number;
   stop(): Promise<void>;
 }
 
@@ -116,6 +118,7 @@ export async function startEsdbEmulator(options: EsdbEmulatorOptions = {}): Prom
       log.idCache.clear();
       current = await listen(port);
     },
+    scavenge: () => log.scavenge(),
     stop: () => shutdown(current.server),
   };
 }
