@@ -8,8 +8,8 @@ import {
   type PreparedReadAll,
   type PreparedReadStream,
   type PreparedSetStreamMetadata,
-  type PreparedTruncateStream,
   type PreparedSnapshot,
+  type PreparedTruncateStream,
 } from '../../adapter/index.js';
 import {
   type AppendResult,
@@ -20,9 +20,9 @@ import {
   MAX_POSITION_INT64,
   type RecordedEvent,
   type RetentionResult,
+  type Snapshot,
   StreamDeletedError,
   type StreamMetadataResult,
-  type Snapshot,
 } from '../../contract/index.js';
 import { StreamLanes } from '../../internal/stream-lanes.js';
 import { assertKnownOptions } from '../../url-options.js';

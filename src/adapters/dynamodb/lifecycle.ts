@@ -14,6 +14,7 @@ import {
 } from '../../contract/index.js';
 import type { StoreContext } from './context.js';
 import { backoffMs, sleep } from './retry.js';
+import { forgetSnapshot } from './snapshots.js';
 import {
   checkBefore,
   commit,
@@ -97,6 +98,8 @@ export async function deleteStream(
             },
           }
         : nothingAfter(ctx, p.streamId, version),
+      // The snapshot goes with the stream, in the same transaction (snapshots.ts).
+      forgetSnapshot(ctx, p.streamId),
     ];
     if (next.erasedBelow < next.eraseBelow) items.push(register(ctx, p.streamId));
     if (!(await commit(ctx, items, 'deleteStream', p.streamId))) continue;

@@ -13,8 +13,8 @@ import {
   type PreparedDeleteStream,
   type PreparedReadAll,
   type PreparedReadStream,
-  type PreparedSnapshot,
   type PreparedSetStreamMetadata,
+  type PreparedSnapshot,
   type PreparedTruncateStream,
 } from '../../adapter/index.js';
 import {
@@ -24,8 +24,8 @@ import {
   ErrorCodes,
   EventStoreError,
   type RecordedEvent,
-  type Snapshot,
   type RetentionResult,
+  type Snapshot,
   type StreamMetadataResult,
   WrongExpectedVersionError,
 } from '../../contract/index.js';

@@ -25,6 +25,7 @@ import {
 } from '../../contract/index.js';
 import { type ErrorContext, mapError } from './map-error.js';
 import { escapeRegex, isSystemEvent, untilCaughtUp } from './read-all.js';
+import { forgetSnapshot } from './snapshots.js';
 import type { StreamHeads } from './stream-heads.js';
 import {
   contractMetadata,
@@ -102,6 +103,8 @@ export async function deleteStream(
       state = await streamState(deps.client, p.streamId, ctx);
     } catch (err) {
       if (p.hard && isEventStoreError(err, ErrorCodes.STREAM_DELETED)) {
+        // A retried hard delete also finishes what a crash after the tombstone left: the snapshot's.
+        await forgetSnapshot(deps.client, p.streamId, true);
         return { version: await tombstonedVersion(deps.client, p.streamId) };
       }
       throw err;
@@ -112,6 +115,8 @@ export async function deleteStream(
     const { version } = state;
     if (!p.hard && (version === 0 || state.softDeleted)) return { version };
     const expectedRevision = version === 0 ? NO_STREAM : BigInt(version - 1);
+    // The snapshot goes with the stream (snapshots.ts, forgetSnapshot): before a soft delete, after a tombstone.
+    if (!p.hard) await forgetSnapshot(deps.client, p.streamId, false);
     try {
       if (p.hard) await deps.client.tombstoneStream(p.streamId, { expectedRevision });
       else await deps.client.deleteStream(p.streamId, { expectedRevision });
@@ -121,6 +126,7 @@ export async function deleteStream(
     } finally {
       deps.heads.forget(p.streamId);
     }
+    if (p.hard) await forgetSnapshot(deps.client, p.streamId, true);
     return { version };
   });
 }

@@ -1,9 +1,12 @@
 import {
+  ANY,
   BACKWARDS,
   END,
   type EventStoreDBClient,
   jsonEvent,
+  StreamDeletedError,
   StreamNotFoundError,
+  WrongExpectedVersionError,
 } from '@eventstore/db-client';
 import type { PreparedSnapshot } from '../../adapter/index.js';
 import {
@@ -27,6 +30,31 @@ export const SNAPSHOT_EVENT_TYPE = 'Snapshot';
 
 export function snapshotStream(streamId: string): string {
   return SNAPSHOT_STREAM_PREFIX + streamId;
+}
+
+/**
+ * Removes a stream's snapshot when the stream is deleted: a soft delete soft-deletes the snapshot stream (a later
+ * save recreates it), a hard delete tombstones it (the server then refuses saves and loads with StreamDeleted). The
+ * server cannot delete two streams in one write, so the lifecycle orders them (lifecycle.ts): for a soft delete the
+ * snapshot goes first (a crash in between loses only a cache), for a hard delete the stream goes first and a retried
+ * hard delete tombstones the snapshot stream again.
+ */
+export async function forgetSnapshot(
+  client: EventStoreDBClient,
+  streamId: string,
+  hard: boolean,
+): Promise<void> {
+  const stream = snapshotStream(streamId);
+  try {
+    if (hard) await client.tombstoneStream(stream, { expectedRevision: ANY });
+    else await client.deleteStream(stream, { expectedRevision: ANY });
+  } catch (err) {
+    // Already tombstoned; or, for a soft delete, no snapshot was ever saved (the server refuses to soft-delete a
+    // stream without events with WrongExpectedVersion).
+    if (err instanceof StreamDeletedError) return;
+    if (!hard && (err instanceof WrongExpectedVersionError || err instanceof StreamNotFoundError)) return;
+    throw mapError(err, { operation: 'deleteStream', streamId });
+  }
 }
 
 /**
