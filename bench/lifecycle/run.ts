@@ -8,8 +8,8 @@
  * 2. `readStream` of a 10-event stream (one call at a time) against a raw floor of one SELECT, and against the same
  *    floor with the extra state query the lifecycle adds; the readers take turns call by call.
  * 3. `readAll` over 100k events with no stream_metadata rows and with a row for every stream (hiding nothing),
- *    against a raw floor: the kit's readAll query without the retention filter, parsed the same way; the readers
- *    take turns 10k events at a time.
+ *    against a raw floor: the kit's readAll query without the retention filter, parsed the same way, and the same
+ *    floor with the filter (with and without metadata rows); the readers take turns 10k events at a time.
  *
  * BENCH_ROUNDS (default 3) and BENCH_SECONDS (how long the no-sweep arm appends, default 4) tune the run. Writes
  * bench/results/lifecycle.json.
@@ -19,6 +19,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import pg from 'pg';
 import { createPostgresEventStore, type PostgresEventStore } from '../../src/adapters/postgres/index.js';
+import { retentionFilter } from '../../src/adapters/postgres/lifecycle.js';
 import { startPostgres } from '../../test/support/postgres-server.js';
 import { benchEvent } from '../postgres/contenders.js';
 import { median, throughput } from '../postgres/measure.js';
@@ -173,8 +174,8 @@ function floors(pool: pg.Pool, schema: string) {
   const stream = `SELECT ${COLUMNS} FROM ${schema}.events WHERE stream_id = $1 AND version >= $2
     ORDER BY version LIMIT $3`;
   const state = `SELECT version FROM ${schema}.streams WHERE stream_id = $1`;
-  const all = `SELECT ${COLUMNS} FROM ${schema}.events WHERE global_position > $1
-      AND global_position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
+  const all = (filter: string) => `SELECT ${COLUMNS} FROM ${schema}.events ev WHERE global_position > $1
+      AND global_position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)${filter}
     ORDER BY global_position LIMIT $2`;
   return {
     /** One SELECT: the least a read of one stream can be. */
@@ -189,19 +190,24 @@ function floors(pool: pg.Pool, schema: string) {
       return rows.map(parse).length;
     },
     /** The kit's readAll query without the retention filter, 1,000 rows a page: `n` events after `after`. */
-    readAll: async (after: bigint, n: number): Promise<Leg> => {
-      let count = 0;
-      let cursor = after.toString();
-      while (count < n) {
-        const limit = Math.min(1000, n - count);
-        const { rows } = await pool.query<Row>({ name: `${schema}_a`, text: all, values: [cursor, limit] });
-        for (const row of rows) if (parse(row).version > 0) count++;
-        if (rows.length < limit) break;
-        cursor = rows[rows.length - 1]!.position;
-      }
-      return { count, last: BigInt(cursor) };
-    },
+    readAll: (after: bigint, n: number) => readAllLeg(pool, `${schema}_a`, all(''), after, n),
+    /** The same with the kit's retention filter: the SQL cost of the per-row stream_metadata check alone. */
+    readAllFiltered: (after: bigint, n: number) =>
+      readAllLeg(pool, `${schema}_af`, all(retentionFilter(schema, 'ev')), after, n),
   };
+}
+
+async function readAllLeg(pool: pg.Pool, name: string, text: string, after: bigint, n: number): Promise<Leg> {
+  let count = 0;
+  let cursor = after.toString();
+  while (count < n) {
+    const limit = Math.min(1000, n - count);
+    const { rows } = await pool.query<Row>({ name, text, values: [cursor, limit] });
+    for (const row of rows) if (parse(row).version > 0) count++;
+    if (rows.length < limit) break;
+    cursor = rows[rows.length - 1]!.position;
+  }
+  return { count, last: BigInt(cursor) };
 }
 
 /** What one leg of a readAll read: how many events, and the position to resume after. */
@@ -307,6 +313,7 @@ async function main(): Promise<void> {
     await pool.query('VACUUM ANALYZE bench_plain.events');
     await pool.query('VACUUM ANALYZE bench_meta.events');
     const floor = floors(floorPool, 'bench_plain');
+    const metaFloor = floors(floorPool, 'bench_meta');
 
     const streamReaders: Record<string, () => Promise<number>> = {
       kit: async () => {
@@ -326,6 +333,8 @@ async function main(): Promise<void> {
       kit: (after, n) => kitReadAll(plain, after, n),
       'kit, metadata row on every stream': (after, n) => kitReadAll(meta, after, n),
       'raw floor': (after, n) => floor.readAll(after, n),
+      'raw floor + retention filter': (after, n) => floor.readAllFiltered(after, n),
+      'raw floor + retention filter, metadata rows': (after, n) => metaFloor.readAllFiltered(after, n),
     };
     const reads: Record<string, number[]> = {};
     const alls: Record<string, number[]> = {};
@@ -402,6 +411,11 @@ async function main(): Promise<void> {
         m(alls, 'raw floor'),
       ),
       readAllWithMetadataRowsToWithout: ratio(m(alls, 'kit, metadata row on every stream'), m(alls, 'kit')),
+      readAllFloorFilterToFloor: ratio(m(alls, 'raw floor + retention filter'), m(alls, 'raw floor')),
+      readAllFloorFilterWithMetadataRowsToFloor: ratio(
+        m(alls, 'raw floor + retention filter, metadata rows'),
+        m(alls, 'raw floor'),
+      ),
     };
     console.log('\nappends at concurrency 8 beside a 100k-event retention sweep:');
     console.log(JSON.stringify(sweepSummary, null, 2));
