@@ -29,14 +29,10 @@ export function lifecycleStatements(s: string) {
       FROM (SELECT $1::text AS id) x
       LEFT JOIN ${s}.streams st ON st.stream_id = x.id
       LEFT JOIN ${s}.stream_metadata m ON m.stream_id = x.id`,
-    // What a read of one stream must hide: below min_version (maxCount), at or before created_after (maxAge).
-    readState: `SELECT coalesce(st.deleted, 0) AS deleted,
-        (CASE WHEN m.max_count IS NULL THEN 1 ELSE st.version - m.max_count + 1 END)::text AS min_version,
-        (CASE WHEN m.max_age IS NULL THEN '-infinity'::timestamptz
-              ELSE now() - m.max_age * interval '1 second' END)::text AS created_after
-      FROM (SELECT $1::text AS id) x
-      LEFT JOIN ${s}.streams st ON st.stream_id = x.id
-      LEFT JOIN ${s}.stream_metadata m ON m.stream_id = x.id`,
+    // readStream's first page with the stream's state in one round trip: always one row with the state (event
+    // columns null when the page is empty), then one per further event. $2 is the first version, $3 the limit.
+    forwardsFirst: readFirst(s, 'version >= $2', 'version'),
+    backwardsFirst: readFirst(s, 'version <= $2', 'version DESC'),
     // One batch of the retention sweep: at most $1 rows that retention hides, in the next $3 streams with retention
     // after $2 (stream id order), each stream's oldest first. Every step is an index probe: the streams through
     // stream_metadata's key; each stream's row through its key; in each stream, a window of at most $1 versions
@@ -68,6 +64,29 @@ export function lifecycleStatements(s: string) {
   } as const;
 }
 
+/** The event columns of a read; the store's `EventRow`. */
+export const EVENT_COLUMNS = `global_position::text AS position, stream_id, version, id::text AS id, event_type,
+  event_data::text AS event_data, metadata::text AS metadata,
+  (extract(epoch FROM created_at) * 1000)::float8 AS created_ms`;
+
+/** What readStream must hide (tombstone, maxCount, maxAge), joined with the first page of `range` in `order`. */
+function readFirst(s: string, range: string, order: string): string {
+  return `WITH x AS (
+      SELECT coalesce(st.deleted, 0) AS deleted,
+        CASE WHEN m.max_count IS NULL THEN 1 ELSE st.version - m.max_count + 1 END AS min_version,
+        CASE WHEN m.max_age IS NULL THEN '-infinity'::timestamptz
+             ELSE now() - m.max_age * interval '1 second' END AS created_after
+        FROM (SELECT $1::text AS id) i
+        LEFT JOIN ${s}.streams st ON st.stream_id = i.id
+        LEFT JOIN ${s}.stream_metadata m ON m.stream_id = i.id)
+    SELECT x.deleted, x.min_version::text AS min_version, x.created_after::text AS created_after, ev.*
+      FROM x LEFT JOIN LATERAL (
+        SELECT ${EVENT_COLUMNS} FROM ${s}.events
+         WHERE stream_id = $1 AND ${range} AND version >= x.min_version AND created_at > x.created_after
+           AND x.deleted <> 2
+         ORDER BY ${order} LIMIT $3) ev ON true`;
+}
+
 /** readAll's condition that hides what retention hides (truncated and deleted rows are gone already). */
 export function retentionFilter(s: string, alias: string): string {
   return `
@@ -85,7 +104,8 @@ export const OPERATIONS: Readonly<Record<LifecycleKey, ErrorContext['operation']
   truncateStream: 'truncateStream',
   setMetadata: 'setStreamMetadata',
   getMetadata: 'getStreamMetadata',
-  readState: 'readStream',
+  forwardsFirst: 'readStream',
+  backwardsFirst: 'readStream',
   enforceRetention: 'enforceRetention',
 };
 
