@@ -81,8 +81,8 @@ describe('cli lifecycle: help and usage errors, before any store is opened', () 
     ['delete with two streams', ['delete', 'a', 'b'], /delete takes <stream>, got 2 argument/],
     [
       'delete at a bad expected version',
-      ['delete', 's', '--expected-version', '-1'],
-      /--expected-version must/,
+      ['delete', 's', '--expected-version', 'maybe'],
+      /--expected-version must be any, no_stream, stream_exists or a version/,
     ],
     ['delete with an unknown flag', ['delete', 's', '--force'], /unknown option '--force' for delete/],
     ['delete of an empty stream id', ['delete', ''], /streamId must not be empty/],
