@@ -20,8 +20,10 @@ export interface Command {
   /** The command's synopsis and options, printed by `--help` and after a usage error. */
   readonly usage: string;
   readonly options: OptionSpec;
-  /** Whether the command appends events: a lost connection then leaves the append's outcome unknown. */
+  /** Whether the command writes: a lost connection then leaves its outcome unknown. */
   readonly writes: boolean;
+  /** What a writing command does, for that message: 'the append' unless given ('the delete', …). */
+  readonly writeName?: string;
   /** The store when neither --url nor EVENT_STORE_URL is given; the CLI's persisted PGlite otherwise. */
   readonly defaultUrl?: string;
   parse(args: ParsedArgs): Action | Promise<Action>;

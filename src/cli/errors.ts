@@ -3,14 +3,27 @@ import { isEventStoreError } from '../contract/index.js';
 /**
  * The message for an operational failure (exit code 1). Connection trouble gets a short sentence that names the
  * backend by its scheme (never the URL, which may hold a password); a read-only command says only that the
- * backend is unreachable, a writing one adds that its append may or may not have been applied.
+ * backend is unreachable, a writing one adds that its write (`writeName`, 'the append' by default) may or may not
+ * have been applied. NOT_SUPPORTED says in one line which part of the contract the adapter lacks.
  */
-export function describeFailure(err: unknown, scheme: string, writes: boolean, retryHint?: string): string {
+export function describeFailure(
+  err: unknown,
+  scheme: string,
+  writes: boolean,
+  retryHint?: string,
+  writeName = 'the append',
+): string {
   const code = (err as { code?: unknown } | null)?.code;
   const reason = lowLevelReason(err);
   const unknownOutcome = writes
-    ? `; the append may or may not have been applied${retryHint ? `: ${retryHint}` : ''}`
+    ? `; ${writeName} may or may not have been applied${retryHint ? `: ${retryHint}` : ''}`
     : '';
+  if (code === 'NOT_SUPPORTED') {
+    const capability = (err as { capability?: unknown }).capability;
+    return capability === 'lifecycle'
+      ? `error NOT_SUPPORTED: the ${scheme} adapter does not implement the stream lifecycle (delete, truncate, metadata, retention: capabilities.lifecycle is false); see docs/lifecycle.md`
+      : `error NOT_SUPPORTED: ${(err as Error).message}`;
+  }
   if (code === 'UNAVAILABLE')
     return `error UNAVAILABLE: the ${scheme} backend is unreachable${reason}${unknownOutcome}`;
   if (code === 'TIMEOUT')

@@ -7,12 +7,16 @@ import { CLI_DEFAULT_URL, describeUrl, resolveEventStoreUrl } from '../config.js
 import { createEventStore, type EventStore, isEventStoreError } from '../index.js';
 import type { Action, Command } from './command.js';
 import { appendCommand } from './commands/append.js';
+import { deleteCommand } from './commands/delete.js';
 import { demoCommand } from './commands/demo.js';
 import { initCommand } from './commands/init.js';
+import { metadataCommand } from './commands/metadata.js';
 import { readCommand } from './commands/read.js';
 import { readAllCommand } from './commands/read-all.js';
+import { retentionCommand } from './commands/retention.js';
 import { statsCommand } from './commands/stats.js';
 import { versionCommand } from './commands/stream-version.js';
+import { truncateCommand } from './commands/truncate.js';
 import { describeFailure } from './errors.js';
 import { consoleOutput } from './output.js';
 import { packageVersion } from './package-version.js';
@@ -25,13 +29,17 @@ export const COMMANDS: readonly Command[] = [
   readAllCommand,
   statsCommand,
   versionCommand,
+  deleteCommand,
+  truncateCommand,
+  metadataCommand,
+  retentionCommand,
   demoCommand,
 ];
 
 const USAGE = `usage: eventstore-kit [--url URL] <command> [options]
 
 commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`).join('\n')}
+${COMMANDS.map((c) => `  ${c.name.padEnd(11)}${c.summary}`).join('\n')}
 
 options:
   --url URL    the store: memory:, pglite:DIR, postgres://…, dynamodb://TABLE?…, esdb://…
@@ -127,7 +135,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     process.stderr.write(
-      `${describeFailure(err, scheme, command.writes && store !== undefined, action.retryHint)}\n`,
+      `${describeFailure(err, scheme, command.writes && store !== undefined, action.retryHint, command.writeName)}\n`,
     );
     return isEventStoreError(err, 'INVALID_ARGUMENT') ? 2 : 1;
   } finally {

@@ -29,24 +29,62 @@ export function lifecycleStatements(s: string) {
       FROM (SELECT $1::text AS id) x
       LEFT JOIN ${s}.streams st ON st.stream_id = x.id
       LEFT JOIN ${s}.stream_metadata m ON m.stream_id = x.id`,
-    // What a read of one stream must hide: below min_version (maxCount), at or before created_after (maxAge).
-    readState: `SELECT coalesce(st.deleted, 0) AS deleted,
-        (CASE WHEN m.max_count IS NULL THEN 1 ELSE st.version - m.max_count + 1 END)::text AS min_version,
-        (CASE WHEN m.max_age IS NULL THEN '-infinity'::timestamptz
-              ELSE now() - m.max_age * interval '1 second' END)::text AS created_after
-      FROM (SELECT $1::text AS id) x
-      LEFT JOIN ${s}.streams st ON st.stream_id = x.id
-      LEFT JOIN ${s}.stream_metadata m ON m.stream_id = x.id`,
-    // One batch of the retention sweep: the rows retention hides, oldest first, at most $1 of them.
-    enforceRetention: `DELETE FROM ${s}.events d WHERE d.global_position IN (
-        SELECT ev.global_position FROM ${s}.stream_metadata m
-          JOIN ${s}.streams st ON st.stream_id = m.stream_id
-          JOIN ${s}.events ev ON ev.stream_id = m.stream_id
-         WHERE (m.max_count IS NOT NULL OR m.max_age IS NOT NULL)
-           AND (ev.version <= st.version - m.max_count OR ev.created_at <= now() - m.max_age * interval '1 second')
-         LIMIT $1)
-      RETURNING d.global_position::text AS global_position`,
+    // readStream's first page with the stream's state in one round trip: always one row with the state (event
+    // columns null when the page is empty), then one per further event. $2 is the first version, $3 the limit.
+    forwardsFirst: readFirst(s, 'version >= $2', 'version'),
+    backwardsFirst: readFirst(s, 'version <= $2', 'version DESC'),
+    // One batch of the retention sweep: at most $1 rows that retention hides, in the next $3 streams with retention
+    // after $2 (stream id order), each stream's oldest first. Every step is an index probe: the streams through
+    // stream_metadata's key; each stream's row through its key; in each stream, a window of at most $1 versions
+    // from its oldest row through (stream_id, version); the rows to delete through the primary key. `OFFSET 0`
+    // keeps the planner from turning the per-stream probes into joins over whole tables.
+    enforceRetention: `WITH ms AS MATERIALIZED (
+        SELECT m.stream_id, m.max_count, m.max_age FROM ${s}.stream_metadata m
+         WHERE m.stream_id > $2 AND (m.max_count IS NOT NULL OR m.max_age IS NOT NULL)
+         ORDER BY m.stream_id LIMIT $3),
+      doomed AS MATERIALIZED (
+        SELECT ev.global_position FROM ms
+          CROSS JOIN LATERAL (
+            SELECT st.version FROM ${s}.streams st WHERE st.stream_id = ms.stream_id OFFSET 0) st
+          CROSS JOIN LATERAL (
+            SELECT min(e0.version) AS lo FROM ${s}.events e0 WHERE e0.stream_id = ms.stream_id) f
+          CROSS JOIN LATERAL (
+            SELECT e.global_position FROM ${s}.events e
+             WHERE e.stream_id = ms.stream_id AND e.version >= f.lo AND e.version < f.lo + $1
+               AND e.version <= st.version - CASE WHEN ms.max_age IS NULL THEN ms.max_count ELSE 0 END
+               AND (e.version <= st.version - ms.max_count
+                    OR e.created_at <= now() - ms.max_age * interval '1 second')
+             ORDER BY e.version LIMIT $1 OFFSET 0) ev
+         LIMIT $1),
+      gone AS (
+        DELETE FROM ${s}.events d WHERE d.global_position = ANY (ARRAY(SELECT global_position FROM doomed))
+        RETURNING 1)
+      SELECT (SELECT count(*) FROM doomed)::int AS found, (SELECT count(*) FROM gone)::int AS removed,
+        (SELECT count(*) FROM ms)::int AS streams, (SELECT max(stream_id) FROM ms) AS last_stream`,
   } as const;
+}
+
+/** The event columns of a read; the store's `EventRow`. */
+export const EVENT_COLUMNS = `global_position::text AS position, stream_id, version, id::text AS id, event_type,
+  event_data::text AS event_data, metadata::text AS metadata,
+  (extract(epoch FROM created_at) * 1000)::float8 AS created_ms`;
+
+/** What readStream must hide (tombstone, maxCount, maxAge), joined with the first page of `range` in `order`. */
+function readFirst(s: string, range: string, order: string): string {
+  return `WITH x AS (
+      SELECT coalesce(st.deleted, 0) AS deleted,
+        CASE WHEN m.max_count IS NULL THEN 1 ELSE st.version - m.max_count + 1 END AS min_version,
+        CASE WHEN m.max_age IS NULL THEN '-infinity'::timestamptz
+             ELSE now() - m.max_age * interval '1 second' END AS created_after
+        FROM (SELECT $1::text AS id) i
+        LEFT JOIN ${s}.streams st ON st.stream_id = i.id
+        LEFT JOIN ${s}.stream_metadata m ON m.stream_id = i.id)
+    SELECT x.deleted, x.min_version::text AS min_version, x.created_after::text AS created_after, ev.*
+      FROM x LEFT JOIN LATERAL (
+        SELECT ${EVENT_COLUMNS} FROM ${s}.events
+         WHERE stream_id = $1 AND ${range} AND version >= x.min_version AND created_at > x.created_after
+           AND x.deleted <> 2
+         ORDER BY ${order} LIMIT $3) ev ON true`;
 }
 
 /** readAll's condition that hides what retention hides (truncated and deleted rows are gone already). */
@@ -66,7 +104,8 @@ export const OPERATIONS: Readonly<Record<LifecycleKey, ErrorContext['operation']
   truncateStream: 'truncateStream',
   setMetadata: 'setStreamMetadata',
   getMetadata: 'getStreamMetadata',
-  readState: 'readStream',
+  forwardsFirst: 'readStream',
+  backwardsFirst: 'readStream',
   enforceRetention: 'enforceRetention',
 };
 
@@ -163,16 +202,31 @@ export async function getStreamMetadata(q: LifecycleQuery, streamId: string): Pr
   return { metadata, metadataVersion: Number(row!.metadata_version ?? 0) };
 }
 
-/** Deletes what retention hides in batches of `batch` rows, each its own short transaction, until none is left. */
+/** Streams with retention that one batch of the sweep visits. */
+const SWEEP_STREAMS = 100;
+
+/**
+ * Deletes what retention hides in batches of at most `batch` rows, each one statement and its own short transaction,
+ * without the streams' locks (an append never touches an old row), walking the streams with retention once in
+ * stream id order. A batch that finds `batch` rows is followed by one from the same stream on (it may have more);
+ * one that finds fewer has finished its streams.
+ */
 export async function enforceRetention(
   q: LifecycleQuery,
   batch: number,
   closing: () => boolean,
 ): Promise<RetentionResult> {
   let removedEvents = 0;
+  let after = '';
   for (;;) {
-    const rows = await q<{ global_position: string }>('enforceRetention', [batch]);
-    removedEvents += rows.length;
-    if (rows.length < batch || closing()) return { removedEvents };
+    const [row] = await q<{ found: number; removed: number; streams: number; last_stream: string | null }>(
+      'enforceRetention',
+      [batch, after, SWEEP_STREAMS],
+    );
+    removedEvents += row!.removed;
+    if (closing()) return { removedEvents };
+    if (row!.found >= batch) continue;
+    if (row!.streams < SWEEP_STREAMS || row!.last_stream === null) return { removedEvents };
+    after = row!.last_stream;
   }
 }

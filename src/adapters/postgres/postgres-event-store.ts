@@ -79,9 +79,7 @@ interface EventRow {
   created_ms: number;
 }
 
-const COLUMNS = `global_position::text AS position, stream_id, version, id::text AS id, event_type,
-  event_data::text AS event_data, metadata::text AS metadata,
-  (extract(epoch FROM created_at) * 1000)::float8 AS created_ms`;
+const COLUMNS = lifecycle.EVENT_COLUMNS;
 
 type StatementKey =
   | lifecycle.LifecycleKey
@@ -161,7 +159,7 @@ export class PostgresEventStore extends BaseEventStore {
       ...lifecycle.lifecycleStatements(s),
       ...snapshots.snapshotStatements(s),
       version: `SELECT version::text AS version, deleted FROM ${s}.streams WHERE stream_id = $1`,
-      // $4 and $5 hide what retention hides (see readState).
+      // $4 and $5 hide what retention hides, as the first page's forwardsFirst/backwardsFirst computed it.
       forwards: `SELECT ${COLUMNS} FROM ${s}.events WHERE stream_id = $1 AND version >= $2
         AND version >= $4 AND created_at > $5::timestamptz ORDER BY version LIMIT $3`,
       backwards: `SELECT ${COLUMNS} FROM ${s}.events WHERE stream_id = $1 AND version <= $2
@@ -299,22 +297,27 @@ export class PostgresEventStore extends BaseEventStore {
     const forwards = direction === 'forwards';
     const first: string | number = forwards ? Math.max(fromVersion ?? 1, 1) : (fromVersion ?? MAX_BIGINT);
     const ctx: ErrorContext = { operation: 'readStream', streamId };
-    const [state] = await this.#query<{ deleted: number; min_version: string; created_after: string }>(
-      'readState',
-      [streamId],
+    // The first page comes with the stream's state (what to hide), in one round trip; the next pages apply it.
+    const rows = await this.#query<
+      EventRow & { deleted: number; min_version: string; created_after: string }
+    >(
+      forwards ? 'forwardsFirst' : 'backwardsFirst',
+      [streamId, first, Math.min(maxCount, this.#pageSize)],
       ctx,
     );
-    if (state!.deleted === 2) throw new StreamDeletedError(streamId);
+    const state = rows[0]!;
+    if (state.deleted === 2) throw new StreamDeletedError(streamId);
     yield* this.#pages(
       forwards ? 'forwards' : 'backwards',
       ctx,
       maxCount,
       first,
-      (version, limit) => [streamId, version, limit, state!.min_version, state!.created_after],
+      (version, limit) => [streamId, version, limit, state.min_version, state.created_after],
       (row) => {
         const next = Number(row.version) + (forwards ? 1 : -1);
         return next < 1 ? undefined : next;
       },
+      state.position === null ? [] : rows,
     );
   }
 
@@ -344,6 +347,7 @@ export class PostgresEventStore extends BaseEventStore {
    * Up to `maxCount` events of `key`, in keyset pages: `params(cursor, limit)` for each page, starting at `first`;
    * `after(row)` is the next page's cursor (`undefined`: nothing follows). The next page's query goes out as soon as
    * a page arrives, so the database works on it while the caller consumes this one: at most two pages are held.
+   * `firstPage`, when given, is the first page already read (readStream's, read with the stream's state).
    */
   async *#pages<C>(
     key: StatementKey,
@@ -352,10 +356,13 @@ export class PostgresEventStore extends BaseEventStore {
     first: C,
     params: (cursor: C, limit: number) => unknown[],
     after: (row: EventRow) => C | undefined,
+    firstPage?: EventRow[],
   ): AsyncIterable<RecordedEvent> {
     let remaining = maxCount;
     let limit = Math.min(remaining, this.#pageSize);
-    let pending: Promise<EventRow[]> | undefined = this.#prefetch(key, params(first, limit), ctx);
+    let pending: Promise<EventRow[]> | undefined = firstPage
+      ? Promise.resolve(firstPage)
+      : this.#prefetch(key, params(first, limit), ctx);
     while (pending !== undefined) {
       const rows: EventRow[] = await pending;
       pending = undefined;
