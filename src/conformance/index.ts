@@ -6,6 +6,7 @@ import { commandHandlingTests } from './command-handling.js';
 import { commandSnapshotTests } from './command-snapshots.js';
 import { concurrencyTests } from './concurrency.js';
 import { idempotencyTests } from './idempotency.js';
+import { importTests } from './import.js';
 import { lifecycleDeleteTests } from './lifecycle-delete.js';
 import { lifecycleMetadataTests } from './lifecycle-metadata.js';
 import { modelTests } from './model.js';
@@ -35,6 +36,7 @@ export function describeEventStoreConformance(target: ConformanceTarget): void {
     readAllTests(target);
     concurrencyTests(target);
     idempotencyTests(target);
+    importTests(target);
     badInputTests(target);
     modelTests(target);
     closeTests(target);

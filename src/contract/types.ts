@@ -33,6 +33,12 @@ export interface NewEvent {
    * retry the append: a retry that carries the same ids is recognised and writes nothing twice.
    */
   id?: string;
+  /**
+   * When the event was first recorded, for an import of events recorded elsewhere (a copy between stores). Accepted
+   * only with {@link AppendOptions.preserveCreatedAt}, which then requires it on every event; without that option it
+   * is `INVALID_ARGUMENT`, so a store's clock is never overridden by accident.
+   */
+  createdAt?: Date;
 }
 
 /** An event as stored. */
@@ -55,7 +61,10 @@ export interface RecordedEvent {
    * positions are pairs, see docs/eventstoredb.md). Store positions as text or an arbitrary-precision number.
    */
   position: bigint;
-  /** When the store recorded the event. */
+  /**
+   * When the store recorded the event, in whole milliseconds; for an event appended with
+   * {@link AppendOptions.preserveCreatedAt}, the `createdAt` it carried.
+   */
   createdAt: Date;
 }
 
@@ -73,6 +82,22 @@ export interface AppendResult {
 export interface AppendOptions {
   /** Defaults to `'any'`. */
   expectedVersion?: ExpectedVersion;
+  /**
+   * Import mode: keep each event's own {@link NewEvent.createdAt} instead of the store's clock, so that a copy of a
+   * store reads back the times its events were first recorded. Every event must then carry `createdAt`: a valid
+   * `Date` from year 1 to 9999 (anything else is `INVALID_ARGUMENT`, before anything is written). Milliseconds are
+   * kept exactly. Concurrency and idempotency are unchanged: a retry is recognised by its event ids alone.
+   *
+   * Retention by age (`maxAge`) counts from this time, so an imported event older than a stream's `maxAge` is
+   * hidden as soon as it is written. Defaults to `false`.
+   *
+   * @example
+   * for await (const e of source.readAll()) {
+   *   await target.append(e.streamId, [{ id: e.id, type: e.type, data: e.data, metadata: e.metadata,
+   *     createdAt: e.createdAt }], { expectedVersion: e.version - 1, preserveCreatedAt: true });
+   * }
+   */
+  preserveCreatedAt?: boolean;
 }
 
 export type ReadDirection = 'forwards' | 'backwards';

@@ -50,6 +50,11 @@ export interface PreparedEvent {
   metadataJson: string;
   /** UTF-8 bytes of type + dataJson + metadataJson: what `maxEventBytes` is compared with. */
   bytes: number;
+  /**
+   * The recorded time to keep, in ms since the epoch, for an append with `preserveCreatedAt`; `undefined` when the
+   * store stamps the event with its own clock.
+   */
+  createdAt?: number;
 }
 
 /** A validated append. `expectedVersion` is normalised: `'no_stream'` becomes 0. */
@@ -166,17 +171,44 @@ function utf8Length(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
 
-/** Validates one event and prepares it (id, serialised JSON, size). */
+/** The earliest and latest `createdAt` an import may keep: years 1 to 9999, which every backend stores exactly. */
+const MIN_CREATED_AT = Date.parse('0001-01-01T00:00:00.000Z');
+const MAX_CREATED_AT = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** Checks an imported event's `createdAt` and returns it in ms since the epoch. */
+function checkCreatedAt(value: unknown, argument: string): number {
+  if (!(value instanceof Date)) {
+    invalid(`${argument} must be a Date (preserveCreatedAt is set), got ${describe(value)}`, argument);
+  }
+  const ms = reading(argument, () => Date.prototype.getTime.call(value));
+  if (Number.isNaN(ms)) invalid(`${argument} is an invalid Date`, argument);
+  if (ms < MIN_CREATED_AT || ms > MAX_CREATED_AT) {
+    invalid(`${argument} must be from year 1 to year 9999`, argument);
+  }
+  return ms;
+}
+
+/**
+ * Validates one event and prepares it (id, serialised JSON, size). With `preserveCreatedAt` the event must carry a
+ * valid `createdAt`; without it, a `createdAt` field is `INVALID_ARGUMENT`.
+ */
 export function prepareEvent(
   event: unknown,
   index: number,
   capabilities: Pick<Capabilities, 'maxEventTypeBytes'> = {},
+  preserveCreatedAt = false,
 ): PreparedEvent {
   const at = `events[${index}]`;
   const fields = reading(at, () => {
     if (!isPlainObject(event)) invalid(`${at} must be a plain object, got ${describe(event)}`, at);
     for (const key of Object.keys(event)) {
-      if (key !== 'type' && key !== 'data' && key !== 'metadata' && key !== 'id') {
+      if (key === 'createdAt' && !preserveCreatedAt) {
+        invalid(
+          `${at}.createdAt is only accepted with options.preserveCreatedAt (an import of recorded events)`,
+          `${at}.createdAt`,
+        );
+      }
+      if (key !== 'type' && key !== 'data' && key !== 'metadata' && key !== 'id' && key !== 'createdAt') {
         invalid(`${at} has an unknown field ${JSON.stringify(key)}`, `${at}${segment(key)}`);
       }
     }
@@ -187,6 +219,12 @@ export function prepareEvent(
   const data = reading(`${at}.data`, () => fields.data);
   const metadata = reading(`${at}.metadata`, () => fields.metadata);
   const id = reading(`${at}.id`, () => fields.id);
+  const createdAt = preserveCreatedAt
+    ? checkCreatedAt(
+        reading(`${at}.createdAt`, () => fields.createdAt),
+        `${at}.createdAt`,
+      )
+    : undefined;
   if (typeof type !== 'string') invalid(`${at}.type must be a string, got ${describe(type)}`, `${at}.type`);
   if (type.length === 0) invalid(`${at}.type must not be empty`, `${at}.type`);
   checkName(type, `${at}.type`);
@@ -227,6 +265,7 @@ export function prepareEvent(
     dataJson,
     metadataJson,
     bytes,
+    ...(createdAt === undefined ? {} : { createdAt }),
   };
 }
 
@@ -281,8 +320,15 @@ export function prepareAppend(
   capabilities: Capabilities,
 ): PreparedAppend {
   const id = validateStreamId(streamId);
-  const opts = readOptions(options, ['expectedVersion'], 'options');
+  const opts = readOptions(options, ['expectedVersion', 'preserveCreatedAt'], 'options');
   const expectedVersion = normalizeExpectedVersion(opts.expectedVersion);
+  const preserveCreatedAt = opts.preserveCreatedAt ?? false;
+  if (typeof preserveCreatedAt !== 'boolean') {
+    invalid(
+      `preserveCreatedAt must be a boolean, got ${describe(preserveCreatedAt)}`,
+      'options.preserveCreatedAt',
+    );
+  }
   const list = reading('events', () => {
     if (!Array.isArray(events)) invalid(`events must be an array, got ${describe(events)}`, 'events');
     return events as unknown[];
@@ -299,6 +345,7 @@ export function prepareAppend(
       reading(`events[${i}]`, () => list[i]),
       i,
       capabilities,
+      preserveCreatedAt,
     );
     if (ids.has(e.id)) invalid(`events[${i}].id ${e.id} appears twice in the batch`, `events[${i}].id`);
     ids.add(e.id);

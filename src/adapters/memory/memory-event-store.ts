@@ -138,7 +138,7 @@ export class MemoryEventStore extends BaseEventStore {
         dataJson: e.dataJson,
         metadataJson: e.metadataJson,
         position: BigInt(this.#log.length + 1),
-        createdAt: now,
+        createdAt: e.createdAt ?? now,
       });
       this.#log.push(record);
     }

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { NewEvent } from '../index.js';
+import {
+  type ConformanceTarget,
+  readPrefix,
+  readStream,
+  streamId,
+  uniquePrefix,
+  useStore,
+} from './support.js';
+
+/** An event as an import carries it: its own id and recorded time. */
+function recorded(i: number, createdAt: Date, metadata = {}): NewEvent {
+  return { id: randomUUID(), type: 'Imported', data: { i }, metadata, createdAt };
+}
+
+export function importTests(target: ConformanceTarget): void {
+  describe('import (preserveCreatedAt)', () => {
+    const h = useStore(target);
+
+    it('keeps each event createdAt to the millisecond, on readStream and readAll, metadata untouched', async () => {
+      const prefix = uniquePrefix();
+      const id = `${prefix}${streamId()}`;
+      const times = [
+        new Date('2019-03-04T05:06:07.891Z'),
+        new Date('2001-01-01T00:00:00.001Z'),
+        new Date('9999-12-31T23:59:59.999Z'),
+        new Date('0001-01-01T00:00:00.000Z'),
+      ];
+      const batch = times.map((t, i) =>
+        recorded(i, t, i === 0 ? { correlationId: 'c', createdAt: 'user' } : {}),
+      );
+      const r = await h.store.append(id, batch, { expectedVersion: 'no_stream', preserveCreatedAt: true });
+      expect(r.nextExpectedVersion).toBe(4);
+      for (const read of [await readStream(h.store, id), await readPrefix(h.store, prefix)]) {
+        expect(read.map((e) => e.createdAt.toISOString())).toEqual(times.map((t) => t.toISOString()));
+        expect(read.map((e) => e.id)).toEqual(batch.map((e) => e.id));
+        expect(read.map((e) => e.metadata)).toEqual([{ correlationId: 'c', createdAt: 'user' }, {}, {}, {}]);
+      }
+    });
+
+    it('stamps an ordinary append with the store clock, beside imported events of the same stream', async () => {
+      const id = streamId();
+      const old = new Date('2010-06-01T12:00:00.000Z');
+      await h.store.append(id, [recorded(1, old)], { preserveCreatedAt: true });
+      const before = Date.now();
+      await h.store.append(id, [{ type: 'Live', data: {} }], { expectedVersion: 1 });
+      const [first, second] = await readStream(h.store, id);
+      expect(first!.createdAt.getTime()).toBe(old.getTime());
+      // Clocks of a server and of this process may differ a little; an hour apart is a clear difference.
+      expect(Math.abs(second!.createdAt.getTime() - before)).toBeLessThan(3_600_000);
+    });
+
+    it('recognises a retried import by its event ids and keeps the first createdAt', async () => {
+      const id = streamId();
+      const batch = [
+        recorded(1, new Date('2020-01-01T00:00:00.000Z')),
+        recorded(2, new Date('2020-01-02T00:00:00.000Z')),
+      ];
+      const first = await h.store.append(id, batch, { expectedVersion: 0, preserveCreatedAt: true });
+      const later = batch.map((e) => ({ ...e, createdAt: new Date('2021-01-01T00:00:00.000Z') }));
+      const retry = await h.store.append(id, later, { expectedVersion: 0, preserveCreatedAt: true });
+      expect(retry).toEqual(first);
+      const read = await readStream(h.store, id);
+      expect(read.map((e) => e.createdAt.toISOString())).toEqual([
+        '2020-01-01T00:00:00.000Z',
+        '2020-01-02T00:00:00.000Z',
+      ]);
+    });
+
+    it('refuses a createdAt without preserveCreatedAt, and a missing or bad one with it, writing nothing', async () => {
+      const id = streamId();
+      const ok = recorded(0, new Date('2020-01-01T00:00:00.000Z'));
+      const bad: Array<[unknown[], object | undefined, string]> = [
+        [[ok], undefined, 'events[0].createdAt'],
+        [[ok], { preserveCreatedAt: false }, 'events[0].createdAt'],
+        [[ok, { type: 'NoTime', data: 1 }], { preserveCreatedAt: true }, 'events[1].createdAt'],
+        [[{ ...ok, createdAt: '2020-01-01T00:00:00Z' }], { preserveCreatedAt: true }, 'events[0].createdAt'],
+        [[{ ...ok, createdAt: 1577836800000 }], { preserveCreatedAt: true }, 'events[0].createdAt'],
+        [[{ ...ok, createdAt: new Date('not a date') }], { preserveCreatedAt: true }, 'events[0].createdAt'],
+        [
+          [{ ...ok, createdAt: new Date('+010000-01-01T00:00:00Z') }],
+          { preserveCreatedAt: true },
+          'events[0].createdAt',
+        ],
+        [
+          [{ ...ok, createdAt: new Date('-000001-01-01T00:00:00Z') }],
+          { preserveCreatedAt: true },
+          'events[0].createdAt',
+        ],
+        [[ok], { preserveCreatedAt: 'yes' }, 'options.preserveCreatedAt'],
+      ];
+      for (const [events, options, argument] of bad) {
+        await expect(h.store.append(id, events as NewEvent[], options as never)).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+          argument,
+        });
+      }
+      expect(await h.store.streamVersion(id)).toBe(0);
+      expect(await readStream(h.store, id)).toEqual([]);
+    });
+  });
+}
