@@ -86,6 +86,7 @@ type StatementKey =
   | snapshots.SnapshotKey
   | 'append'
   | 'appendBatch'
+  | 'importCreatedAt'
   | 'version'
   | 'forwards'
   | 'backwards'
@@ -156,6 +157,10 @@ export class PostgresEventStore extends BaseEventStore {
       appendBatch: `SELECT o_index, o_status, o_version::text AS o_version, o_position::text AS o_position, o_reason
         FROM ${s}.append_events_batch($1::text[], $2::bigint[], $3::integer[], $4::integer[], $5::uuid[],
           $6::text[], $7::text[], $8::text[])`,
+      // The recorded times of an import's rows, which append_events (in the same transaction) just wrote.
+      importCreatedAt: `UPDATE ${s}.events ev SET created_at = t.created_at
+        FROM unnest($3::uuid[], $4::timestamptz[]) AS t(id, created_at)
+        WHERE ev.stream_id = $1 AND ev.id = t.id AND ev.version > $2`,
       ...lifecycle.lifecycleStatements(s),
       ...snapshots.snapshotStatements(s),
       version: `SELECT version::text AS version, deleted FROM ${s}.streams WHERE stream_id = $1`,
@@ -210,7 +215,11 @@ export class PostgresEventStore extends BaseEventStore {
   protected async _append(p: PreparedAppend): Promise<AppendResult> {
     let row: AppendRow;
     try {
-      row = await (this.#committer ? this.#committer.submit(p) : this.#appendOne(p));
+      row = await (p.events[0]?.createdAt !== undefined
+        ? this.#importOne(p)
+        : this.#committer
+          ? this.#committer.submit(p)
+          : this.#appendOne(p));
     } catch (err) {
       throw mapError(err, {
         operation: 'append',
@@ -251,6 +260,42 @@ export class PostgresEventStore extends BaseEventStore {
       `${this.#names}_append`,
     );
     return rows[0]!;
+  }
+
+  /**
+   * An import (`preserveCreatedAt`): `append_events`, then, if it wrote the events, their recorded times, in one
+   * transaction; outside group commit. The append function stamps `now()`, and the rows it wrote are visible to the
+   * next statement of the transaction, so the append's rules stay in one place. Rejects with the driver's error.
+   */
+  async #importOne(p: PreparedAppend): Promise<AppendRow> {
+    const n = p.events.length;
+    const ids = new Array<string>(n);
+    const types = new Array<string>(n);
+    const data = new Array<string>(n);
+    const metadata = new Array<string>(n);
+    const times = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      const e = p.events[i]!;
+      ids[i] = e.id;
+      types[i] = e.type;
+      data[i] = e.dataJson;
+      metadata[i] = e.metadataJson;
+      times[i] = new Date(e.createdAt!).toISOString();
+    }
+    return this.#driver.transaction(async (tx) => {
+      const [row] = await tx.query<AppendRow>(this.#sql.append, [
+        p.streamId,
+        expectedParam(p),
+        ids,
+        types,
+        data,
+        metadata,
+      ]);
+      if (row!.o_status === 'written') {
+        await tx.query(this.#sql.importCreatedAt, [p.streamId, Number(row!.o_version) - n, ids, times]);
+      }
+      return row!;
+    });
   }
 
   /** Several appends in one transaction (group commit). Rejects with the driver's error. */
