@@ -42,6 +42,11 @@ export const EVENT_ATTR = {
   version: 'v',
   position: 'p',
   createdAt: 'ts',
+  /**
+   * On an imported event (`preserveCreatedAt`): the time it was first recorded, which reads return as `createdAt`.
+   * `ts` stays the writer's clock, which readAll's hole detection relies on.
+   */
+  importedCreatedAt: 'ca',
   logBucket: 'lb',
   /** On a commit's last event when its range has unused positions: the first position after them. */
   skipTo: 'x',
@@ -132,6 +137,7 @@ export function eventItem(
     [EVENT_ATTR.logBucket]: { S: LOG_PREFIX + bucketOf(position, bucketSize).toString() },
   };
   if (skipTo !== undefined) item[EVENT_ATTR.skipTo] = { N: skipTo.toString() };
+  if (e.createdAt !== undefined) item[EVENT_ATTR.importedCreatedAt] = { N: String(e.createdAt) };
   return item;
 }
 
@@ -288,6 +294,6 @@ export function decodeEvent(item: Item): RecordedEvent {
     metadata: JSON.parse(text(item, EVENT_ATTR.metadataJson)) as JsonObject,
     version: decodeVersion(item),
     position: decodePosition(item),
-    createdAt: new Date(decodeCreatedAt(item)),
+    createdAt: new Date(Number(item[EVENT_ATTR.importedCreatedAt]?.N ?? decodeCreatedAt(item))),
   };
 }
