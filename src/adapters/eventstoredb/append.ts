@@ -17,6 +17,7 @@ import {
   type StreamIdLookup,
   WrongExpectedVersionError,
 } from '../../contract/index.js';
+import { withImportedCreatedAt } from './convert.js';
 import { type ErrorContext, mapError, versionOf } from './map-error.js';
 import { encodePosition, hasLogPosition } from './position.js';
 import type { StreamHeads } from './stream-heads.js';
@@ -70,7 +71,9 @@ function toEventData(prepared: PreparedAppend): EventData[] {
         type: e.type,
         data: JSON.parse(e.dataJson),
         // A plain Uint8Array: the client sends it as is (a Buffer would be JSON-encoded as an object).
-        metadata: encoder.encode(e.metadataJson),
+        metadata: encoder.encode(
+          e.createdAt === undefined ? e.metadataJson : withImportedCreatedAt(e.metadataJson, e.createdAt),
+        ),
       }) as EventData,
   );
 }
