@@ -11,6 +11,7 @@ export {
   MAX_STREAM_ID_LENGTH,
 } from './contract/validate.js';
 export { SNAPSHOT_OVERHEAD_BYTES } from './contract/validate-snapshot.js';
+export * from './copy/index.js';
 export * from './upcasting/index.js';
 export type { CreateEventStoreOptions } from './url-options.js';
 

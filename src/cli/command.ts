@@ -28,3 +28,19 @@ export interface Command {
   readonly defaultUrl?: string;
   parse(args: ParsedArgs): Action | Promise<Action>;
 }
+
+/** What a command that opens its own stores does once its arguments are valid; resolves to the exit code. */
+export type StandaloneAction = (out: Output) => Promise<number>;
+
+/**
+ * A command that opens its stores itself (`copy` opens two, `conformance` opens one per test): `--url` and
+ * EVENT_STORE_URL are its own business. Its arguments are checked in `parse`, before anything is opened.
+ */
+export interface StandaloneCommand {
+  readonly kind: 'standalone';
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  readonly options: OptionSpec;
+  parse(args: ParsedArgs): StandaloneAction | Promise<StandaloneAction>;
+}

@@ -5,8 +5,9 @@
  */
 import { CLI_DEFAULT_URL, describeUrl, resolveEventStoreUrl } from '../config.js';
 import { createEventStore, type EventStore, isEventStoreError } from '../index.js';
-import type { Action, Command } from './command.js';
+import type { Action, Command, StandaloneAction, StandaloneCommand } from './command.js';
 import { appendCommand } from './commands/append.js';
+import { copyCommand } from './commands/copy.js';
 import { deleteCommand } from './commands/delete.js';
 import { demoCommand } from './commands/demo.js';
 import { initCommand } from './commands/init.js';
@@ -22,7 +23,7 @@ import { consoleOutput } from './output.js';
 import { packageVersion } from './package-version.js';
 import { parseCommandArgs, UsageError } from './usage.js';
 
-export const COMMANDS: readonly Command[] = [
+export const COMMANDS: readonly (Command | StandaloneCommand)[] = [
   initCommand,
   appendCommand,
   readCommand,
@@ -34,6 +35,7 @@ export const COMMANDS: readonly Command[] = [
   metadataCommand,
   retentionCommand,
   demoCommand,
+  copyCommand,
 ];
 
 const USAGE = `usage: eventstore-kit [--url URL] <command> [options]
@@ -84,7 +86,7 @@ function splitGlobal(argv: string[]): Global {
 
 /** Runs the CLI with `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  let command: Command | undefined;
+  let command: Command | StandaloneCommand | undefined;
   let action: Action;
   let url: string;
   let json = false;
@@ -111,6 +113,10 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     json = g.json || parsed.values.json === true;
+    if ('kind' in command) {
+      const standalone: StandaloneAction = await command.parse(parsed);
+      return await standalone(consoleOutput(json, command.name));
+    }
     const given = typeof parsed.values.url === 'string' ? parsed.values.url : g.url;
     url = resolveEventStoreUrl(given, command.defaultUrl ?? CLI_DEFAULT_URL);
     action = await command.parse(parsed);

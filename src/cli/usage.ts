@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type ExpectedVersion, isEventStoreError } from '../contract/index.js';
+import { knownSchemes } from '../index.js';
 
 /**
  * A mistake in the command line: unknown command or flag, wrong arguments, bad JSON. Raised before any store is
@@ -108,4 +109,16 @@ export function validateEarly<T>(command: string, check: () => T): T {
     if (isEventStoreError(err, 'INVALID_ARGUMENT')) throw new UsageError(err.message, command);
     throw err;
   }
+}
+
+/** Checks that a URL names a known scheme and parses, before anything is opened (never echoing the URL). */
+export function checkUrl(url: string, flag: string, command: string): void {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined || !knownSchemes.includes(`${scheme}:`)) {
+    throw new UsageError(
+      `${flag} must be an event store URL (${knownSchemes.join(', ')}), got ${scheme === undefined ? 'no scheme' : `'${scheme}:'`}`,
+      command,
+    );
+  }
+  if (!URL.canParse(url)) throw new UsageError(`${flag} is a malformed ${scheme}: URL`, command);
 }
