@@ -53,11 +53,14 @@ function toImport(e: RecordedEvent): NewEvent {
   return { id: e.id, type: e.type, data: e.data, metadata: e.metadata, createdAt: e.createdAt };
 }
 
+/** One call for a stream the target does not have (a fresh copy), two for one it has (a resumed copy). */
 async function headOf(target: EventStore, streamId: string): Promise<TargetHead> {
+  const version = await target.streamVersion(streamId);
+  if (version === 0) return { version, lastId: undefined };
   for await (const e of target.readStream(streamId, { direction: 'backwards', maxCount: 1 })) {
     return { version: e.version, lastId: e.id };
   }
-  return { version: await target.streamVersion(streamId), lastId: undefined };
+  return { version, lastId: undefined };
 }
 
 /**
