@@ -7,6 +7,7 @@ import { CLI_DEFAULT_URL, describeUrl, resolveEventStoreUrl } from '../config.js
 import { createEventStore, type EventStore, isEventStoreError } from '../index.js';
 import type { Action, Command, StandaloneAction, StandaloneCommand } from './command.js';
 import { appendCommand } from './commands/append.js';
+import { benchCommand } from './commands/bench.js';
 import { conformanceCommand } from './commands/conformance.js';
 import { copyCommand } from './commands/copy.js';
 import { deleteCommand } from './commands/delete.js';
@@ -38,6 +39,7 @@ export const COMMANDS: readonly (Command | StandaloneCommand)[] = [
   demoCommand,
   copyCommand,
   conformanceCommand,
+  benchCommand,
 ];
 
 const USAGE = `usage: eventstore-kit [--url URL] <command> [options]
