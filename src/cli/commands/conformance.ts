@@ -24,7 +24,7 @@ export const CONCERNS: Readonly<Record<string, string>> = {
   'lifecycle-metadata': 'lifecycle: stream metadata and retention',
 };
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The test file the run executes: the shipped suite, on stores of the scratch namespace. */
 function testFile(url: string, label: string): string {
@@ -117,7 +117,7 @@ Exit code 0 when every test passed (tests the adapter declares it cannot run are
         only === undefined
           ? undefined
           : new RegExp(
-              `^EventStore conformance: ${escape(label)} (${only.map((c) => escape(CONCERNS[c]!)).join('|')}) `,
+              `^EventStore conformance: ${escapeRegExp(label)} (${only.map((c) => escapeRegExp(CONCERNS[c]!)).join('|')}) `,
             );
       const counts: Counts = { passed: 0, failed: 0, skipped: 0 };
       let failure: unknown;
