@@ -61,7 +61,18 @@ afterAll(() => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-const COMMANDS = ['init', 'append', 'read', 'read-all', 'stats', 'version', 'demo'];
+const COMMANDS = [
+  'init',
+  'append',
+  'read',
+  'read-all',
+  'stats',
+  'version',
+  'demo',
+  'copy',
+  'conformance',
+  'bench',
+];
 
 describe('cli: help and version', () => {
   it('--version prints the package version', async () => {

@@ -45,7 +45,7 @@ export const COMMANDS: readonly (Command | StandaloneCommand)[] = [
 const USAGE = `usage: eventstore-kit [--url URL] <command> [options]
 
 commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(11)}${c.summary}`).join('\n')}
+${COMMANDS.map((c) => `  ${c.name.padEnd(13)}${c.summary}`).join('\n')}
 
 options:
   --url URL    the store: memory:, pglite:DIR, postgres://…, dynamodb://TABLE?…, esdb://…
