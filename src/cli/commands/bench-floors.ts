@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { RawQuery } from '../../adapters/postgres/scratch.js';
 import { describeUrl } from '../../config.js';
 import type { EventStore, JsonObject } from '../../contract/index.js';
 import { createEventStore } from '../../index.js';
@@ -38,7 +39,7 @@ const FLOOR_TABLE = (s: string) => `CREATE TABLE ${s}.floor_events (
   event_type text NOT NULL, event_data json NOT NULL, metadata json NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(), UNIQUE (stream_id, version), UNIQUE (stream_id, id))`;
 
-type Query = (text: string, params?: unknown[]) => Promise<Array<Record<string, unknown>>>;
+type Query = RawQuery;
 
 function sqlFloor(query: Query, schema: string, close: () => Promise<void>): Floor {
   const s = `"${schema}"`;
@@ -92,25 +93,20 @@ function sqlFloor(query: Query, schema: string, close: () => Promise<void>): Flo
 export async function openBenchTarget(url: string): Promise<BenchTarget> {
   const scheme = describeUrl(url);
   if (scheme === 'pglite') {
-    const { PGlite } = await import('@electric-sql/pglite');
-    const { createPgliteEventStore } = await import('../../adapters/postgres/index.js');
-    const where = decodeURIComponent(new URL(url).pathname);
-    const db = where === 'memory' ? new PGlite() : new PGlite(where);
+    const { openPgliteScratch } = await import('../../adapters/postgres/scratch.js');
     const schema = `eskit_bench_${randomUUID().slice(0, 8)}`;
-    const store = await createPgliteEventStore(db, { schema });
+    const pglite = await openPgliteScratch(decodeURIComponent(new URL(url).pathname), schema);
+    const store = await pglite.create();
     const floorSchema = `${schema}_floor`;
-    await db.exec(`CREATE SCHEMA "${floorSchema}"`);
-    const query: Query = async (text, params) => (await db.query<Record<string, unknown>>(text, params)).rows;
+    await pglite.query(`CREATE SCHEMA "${floorSchema}"`);
     return {
       store,
-      floor: sqlFloor(query, floorSchema, async () => {}),
+      floor: sqlFloor(pglite.query, floorSchema, async () => {}),
       namespace: `schema ${schema}`,
       close: async () => {
         await store.close();
-        await db.exec(
-          `DROP SCHEMA IF EXISTS "${schema}" CASCADE; DROP SCHEMA IF EXISTS "${floorSchema}" CASCADE`,
-        );
-        await db.close();
+        await pglite.query(`DROP SCHEMA IF EXISTS "${floorSchema}" CASCADE`);
+        await pglite.dispose();
         return `dropped schema ${schema}`;
       },
     };
@@ -119,17 +115,10 @@ export async function openBenchTarget(url: string): Promise<BenchTarget> {
   const store = await createEventStore(scratch.url);
   let floor: Floor | undefined;
   if (scheme === 'postgres' || scheme === 'postgresql') {
-    const { default: pg } = await import('pg');
-    const base = new URL(scratch.url);
-    const schema = base.searchParams.get('schema')!;
-    base.searchParams.delete('schema');
-    const pool = new pg.Pool({ connectionString: base.toString(), max: 10 });
-    pool.on('error', () => {});
-    floor = sqlFloor(
-      async (text, params) => (await pool.query(text, params)).rows,
-      schema,
-      () => pool.end(),
-    );
+    const { serverQuery } = await import('../../adapters/postgres/scratch.js');
+    const schema = new URL(scratch.url).searchParams.get('schema')!;
+    const server = await serverQuery(scratch.url);
+    floor = sqlFloor(server.query, schema, server.close);
   } else if (scheme === 'dynamodb') {
     floor = await dynamodbFloor(scratch.url);
   } else if (scheme !== 'memory') {
@@ -147,67 +136,11 @@ export async function openBenchTarget(url: string): Promise<BenchTarget> {
 }
 
 async function dynamodbFloor(url: string): Promise<Floor> {
-  const { DynamoDBClient, BatchWriteItemCommand } = await import('@aws-sdk/client-dynamodb');
-  const parsed = new URL(url);
-  const table = decodeURIComponent(parsed.hostname);
-  const endpoint = parsed.searchParams.get('endpoint');
-  const local = endpoint !== null && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(endpoint);
-  const client = new DynamoDBClient({
-    ...(endpoint ? { endpoint } : {}),
-    region: parsed.searchParams.get('region') ?? process.env.AWS_REGION ?? 'us-east-1',
-    ...(local && !process.env.AWS_ACCESS_KEY_ID
-      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-      : {}),
-  });
-  const versions = new Map<string, number>();
-  return {
-    name: 'unconditional BatchWriteItem',
-    append: async (streamId, events) => {
-      let version = versions.get(streamId) ?? 0;
-      for (let i = 0; i < events.length; i += 25) {
-        const items = events.slice(i, i + 25).map((e) => {
-          version++;
-          return {
-            PutRequest: {
-              Item: {
-                pk: { S: `naive#${streamId}` },
-                sk: { S: String(version).padStart(20, '0') },
-                id: { S: e.id },
-                t: { S: e.type },
-                d: { S: JSON.stringify(e.data) },
-                m: { S: '{}' },
-                ts: { N: String(Date.now()) },
-              },
-            },
-          };
-        });
-        await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: items } }));
-      }
-      versions.set(streamId, version);
-    },
-    close: async () => client.destroy(),
-  };
+  const { naiveAppender } = await import('../../adapters/dynamodb/scratch.js');
+  return { name: 'unconditional BatchWriteItem', ...(await naiveAppender(url)) };
 }
 
 async function esdbFloor(url: string): Promise<Floor> {
-  const { EventStoreDBClient, jsonEvent, FORWARDS, START } = await import('@eventstore/db-client');
-  const client = EventStoreDBClient.connectionString(url);
-  const prefix = `floor-${randomUUID().slice(0, 8)}-`;
-  return {
-    name: 'the client’s own append and read',
-    append: async (streamId, events) => {
-      await client.appendToStream(
-        prefix + streamId,
-        events.map((e) => jsonEvent({ id: e.id, type: e.type, data: e.data })),
-      );
-    },
-    readAll: async () => {
-      let n = 0;
-      for await (const r of client.readAll({ direction: FORWARDS, fromPosition: START })) {
-        if (r.event?.streamId.startsWith(prefix)) n++;
-      }
-      return n;
-    },
-    close: () => client.dispose(),
-  };
+  const { clientFloor } = await import('../../adapters/eventstoredb/scratch.js');
+  return { name: 'the client’s own append and read', ...(await clientFloor(url)) };
 }

@@ -27,16 +27,8 @@ export function scratchFor(url: string): Scratch {
       url: parsed.toString(),
       describe: `schema ${schema}`,
       remove: async () => {
-        const { default: pg } = await import('pg');
-        const base = new URL(parsed);
-        base.searchParams.delete('schema');
-        const client = new pg.Client({ connectionString: base.toString() });
-        await client.connect();
-        try {
-          await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        } finally {
-          await client.end();
-        }
+        const { dropServerSchema } = await import('../../adapters/postgres/scratch.js');
+        await dropServerSchema(parsed.toString(), schema);
         return `dropped schema ${schema}`;
       },
     };
@@ -49,22 +41,8 @@ export function scratchFor(url: string): Scratch {
       url: scoped.toString(),
       describe: `table ${table}`,
       remove: async () => {
-        const { DynamoDBClient, DeleteTableCommand } = await import('@aws-sdk/client-dynamodb');
-        const endpoint = parsed.searchParams.get('endpoint');
-        const region = parsed.searchParams.get('region');
-        const local = endpoint !== null && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(endpoint);
-        const client = new DynamoDBClient({
-          ...(endpoint ? { endpoint } : {}),
-          region: region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-          ...(local && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE
-            ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-            : {}),
-        });
-        try {
-          await client.send(new DeleteTableCommand({ TableName: table }));
-        } finally {
-          client.destroy();
-        }
+        const { deleteTable } = await import('../../adapters/dynamodb/scratch.js');
+        await deleteTable(scoped.toString());
         return `deleted table ${table}`;
       },
     };

@@ -35,19 +35,19 @@ function testFile(url: string, label: string): string {
   if (describeUrl(url) === 'pglite') {
     // One PGlite per data directory: every store of the run shares it, on a scratch schema dropped afterwards.
     const where = decodeURIComponent(new URL(url).pathname);
-    const pglite = import.meta.resolve('@electric-sql/pglite');
-    const adapter = new URL('../../adapters/postgres/index.js', here).href;
-    return `import { afterAll } from 'vitest';
-import { PGlite } from ${JSON.stringify(pglite)};
+    const scratch = new URL('../../adapters/postgres/scratch.js', here).href;
+    return `import { afterAll, beforeAll } from 'vitest';
 import { describeEventStoreConformance } from ${JSON.stringify(suite)};
-import { createPgliteEventStore } from ${JSON.stringify(adapter)};
-const db = ${where === 'memory' ? 'new PGlite()' : `new PGlite(${JSON.stringify(resolve(where))})`};
+import { openPgliteScratch } from ${JSON.stringify(scratch)};
 const schema = 'eskit_conformance_' + Math.random().toString(16).slice(2, 12);
-afterAll(async () => {
-  await db.exec('DROP SCHEMA IF EXISTS "' + schema + '" CASCADE');
-  await db.close();
+const pglite = openPgliteScratch(${JSON.stringify(where === 'memory' ? 'memory' : resolve(where))}, schema);
+beforeAll(async () => {
+  await pglite;
 });
-describeEventStoreConformance({ name: ${name}, create: () => createPgliteEventStore(db, { schema }), sharedBackend: true });
+afterAll(async () => {
+  await (await pglite).dispose();
+});
+describeEventStoreConformance({ name: ${name}, create: async () => (await pglite).create(), sharedBackend: true });
 `;
   }
   return `import { describeEventStoreConformance } from ${JSON.stringify(suite)};
