@@ -3,8 +3,10 @@
  * takes minutes on a loaded machine, and the adapters' own conformance runs cover every concern.
  */
 import { execFile } from 'node:child_process';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import pg from 'pg';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { dynamodbUrl, rawClient, tableName } from './adapters/dynamodb/support.js';
 import { assertBuilt, BUILT_CLI, ROOT } from './support/built.js';
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -55,6 +57,25 @@ describe('cli: conformance', () => {
       await client.end();
     }
     expect(`${r.stdout}${r.stderr}`).not.toContain(url);
+  });
+
+  it('runs in a scratch table on DynamoDB and deletes it, never creating the table the URL names', async () => {
+    const own = tableName('conf');
+    const url = dynamodbUrl(own);
+    const r = await cli(['conformance', '--url', url, '--only', 'import', '--json']);
+    expect(r.code).toBe(0);
+    const verdict = JSON.parse(r.stdout) as { namespace: string; cleanup: string; result: string };
+    expect(verdict.result).toBe('conformant');
+    const table = /^table (\S+)$/.exec(verdict.namespace)?.[1];
+    expect(verdict.cleanup).toBe(`deleted table ${table}`);
+    const client = rawClient();
+    try {
+      const { TableNames } = await client.send(new ListTablesCommand({}));
+      expect(TableNames).not.toContain(table);
+      expect(TableNames).not.toContain(own);
+    } finally {
+      client.destroy();
+    }
   });
 
   it('answers a wrong --only or a missing --url with exit code 2', async () => {
