@@ -88,8 +88,9 @@ export interface AppendOptions {
    * `Date` from year 1 to 9999 (anything else is `INVALID_ARGUMENT`, before anything is written). Milliseconds are
    * kept exactly. Concurrency and idempotency are unchanged: a retry is recognised by its event ids alone.
    *
-   * Retention by age (`maxAge`) counts from this time, so an imported event older than a stream's `maxAge` is
-   * hidden as soon as it is written. Defaults to `false`.
+   * Retention by age (`maxAge`) counts from this time on memory, PostgreSQL and DynamoDB, so an imported event older
+   * than a stream's `maxAge` is hidden as soon as it is written; on EventStoreDB, whose server applies `$maxAge` by
+   * its own clock, from the time of the import. Defaults to `false`.
    *
    * @example
    * for await (const e of source.readAll()) {

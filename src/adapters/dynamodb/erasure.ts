@@ -26,6 +26,7 @@ const STUB_PROJECTION = [
   EVENT_ATTR.position,
   EVENT_ATTR.logBucket,
   EVENT_ATTR.createdAt,
+  EVENT_ATTR.importedCreatedAt,
   EVENT_ATTR.skipTo,
 ].join(', ');
 

@@ -261,6 +261,15 @@ export function decodeCreatedAt(item: Item): number {
   return Number(numeric(item, EVENT_ATTR.createdAt));
 }
 
+/**
+ * When the event was recorded, in ms: an imported event's `ca`, else its writer's clock (`ts`). What reads return
+ * as `createdAt` and what retention by age counts from.
+ */
+export function decodeRecordedAt(item: Item): number {
+  const imported = item[EVENT_ATTR.importedCreatedAt]?.N;
+  return imported === undefined ? decodeCreatedAt(item) : Number(imported);
+}
+
 /** Where the walk goes on after this event: the next position, or past the unused positions of its commit. */
 export function decodeNextPosition(item: Item): bigint {
   const skipTo = item[EVENT_ATTR.skipTo]?.N;
@@ -294,6 +303,6 @@ export function decodeEvent(item: Item): RecordedEvent {
     metadata: JSON.parse(text(item, EVENT_ATTR.metadataJson)) as JsonObject,
     version: decodeVersion(item),
     position: decodePosition(item),
-    createdAt: new Date(Number(item[EVENT_ATTR.importedCreatedAt]?.N ?? decodeCreatedAt(item))),
+    createdAt: new Date(decodeRecordedAt(item)),
   };
 }

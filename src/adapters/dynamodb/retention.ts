@@ -2,7 +2,7 @@ import { type AttributeValue, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { RetentionResult } from '../../contract/index.js';
 import type { StoreContext } from './context.js';
 import {
-  decodeCreatedAt,
+  decodeRecordedAt,
   decodeVersion,
   EVENT_ATTR,
   type Item,
@@ -45,7 +45,12 @@ async function firstUnexpired(
             ':from': { S: VERSION_PREFIX + pad(start) },
             ':to': { S: VERSION_PREFIX + pad(version) },
           },
-          ProjectionExpression: [EVENT_ATTR.eventId, EVENT_ATTR.version, EVENT_ATTR.createdAt].join(', '),
+          ProjectionExpression: [
+            EVENT_ATTR.eventId,
+            EVENT_ATTR.version,
+            EVENT_ATTR.createdAt,
+            EVENT_ATTR.importedCreatedAt,
+          ].join(', '),
           ConsistentRead: true,
           Limit: 100,
         }),
@@ -53,7 +58,7 @@ async function firstUnexpired(
     );
     const items: Item[] = out.Items ?? [];
     for (const item of items) {
-      if (isEvent(item) && decodeCreatedAt(item) > cutoff) return decodeVersion(item);
+      if (isEvent(item) && decodeRecordedAt(item) > cutoff) return decodeVersion(item);
     }
     if (!out.LastEvaluatedKey || items.length === 0) return version + 1;
     start = decodeVersion(items.at(-1)!) + 1;

@@ -147,6 +147,7 @@ export function erasedStub(event: Item): Item {
     EVENT_ATTR.position,
     EVENT_ATTR.logBucket,
     EVENT_ATTR.createdAt,
+    EVENT_ATTR.importedCreatedAt,
     EVENT_ATTR.skipTo,
   ]) {
     const value = event[name];

@@ -7,7 +7,7 @@ import {
 import { ErrorCodes, EventStoreError, type Operation } from '../../contract/index.js';
 import type { StoreContext } from './context.js';
 import {
-  decodeCreatedAt,
+  decodeRecordedAt,
   decodeStreamId,
   decodeVersion,
   EVENT_ATTR,
@@ -32,7 +32,7 @@ export const NO_FILTER: StreamFilter = Object.freeze({
 });
 
 export function shows(filter: StreamFilter, item: Item): boolean {
-  return decodeVersion(item) >= filter.from && decodeCreatedAt(item) > filter.cutoff;
+  return decodeVersion(item) >= filter.from && decodeRecordedAt(item) > filter.cutoff;
 }
 
 /** The stream's last version (event or stub), for `maxCount`. */
