@@ -19,6 +19,8 @@ export const CONCERNS: Readonly<Record<string, string>> = {
   model: 'agreement with the reference implementation',
   close: 'close',
   'command-handling': 'command handling',
+  snapshots: 'snapshots',
+  'command-snapshots': 'command handling with snapshots',
   upcasting: 'upcasting',
   'lifecycle-delete': 'lifecycle: delete and truncate',
   'lifecycle-metadata': 'lifecycle: stream metadata and retention',
