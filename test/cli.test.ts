@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { COMMANDS as REGISTERED } from '../src/cli/main.js';
 import { assertBuilt, BUILT_CLI, ROOT } from './support/built.js';
 import { freePort } from './support/free-port.js';
 
@@ -61,18 +62,8 @@ afterAll(() => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-const COMMANDS = [
-  'init',
-  'append',
-  'read',
-  'read-all',
-  'stats',
-  'version',
-  'demo',
-  'copy',
-  'conformance',
-  'bench',
-];
+// Every command the CLI registers, so a new one cannot be left out of the help checks.
+const COMMANDS = REGISTERED.map((c) => c.name);
 
 describe('cli: help and version', () => {
   it('--version prints the package version', async () => {
