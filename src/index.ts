@@ -3,6 +3,7 @@ import { type CreateEventStoreOptions, normalizeOptions } from './url-options.js
 
 export * from './command/index.js';
 export * from './contract/errors.js';
+export * from './contract/subscriptions.js';
 export type * from './contract/types.js';
 export {
   MAX_EVENT_TYPE_BYTES,

@@ -4,6 +4,7 @@ import {
   type Operation,
   StoreClosedError,
 } from '../contract/errors.js';
+import type { Checkpoints, SubscribeOptions, Subscription } from '../contract/subscriptions.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -41,7 +42,16 @@ import {
   prepareTruncateStream,
 } from '../contract/validate-lifecycle.js';
 import { type PreparedSnapshot, prepareSnapshot } from '../contract/validate-snapshot.js';
-import type { CallContext } from './call-context.js';
+import {
+  prepareSubscribe,
+  validateCheckpointPosition,
+  validateSubscriptionName,
+} from '../contract/validate-subscribe.js';
+import type { SubscriptionLease, TransactionalRunner } from '../subscriptions/hooks.js';
+import { defaultPollDelayMs, InProcessCheckpoints, InProcessLease } from '../subscriptions/in-process.js';
+import { SubscriptionRun } from '../subscriptions/subscription-run.js';
+import { WakeSignal } from '../subscriptions/wake-signal.js';
+import { Call, type CallContext } from './call-context.js';
 import { CallTracker } from './call-tracker.js';
 
 /** The deadline of one call when the adapter sets none: 30 seconds. */
@@ -94,7 +104,22 @@ function checkTimeout(value: unknown): number {
  * | `enforceRetention`     | `_enforceRetention(call)`                | `NOT_SUPPORTED`                  |
  * | `snapshots.save`       | `_saveSnapshot(prepared, call)`          | `NOT_SUPPORTED`                  |
  * | `snapshots.load`       | `_loadSnapshot(streamId, call)`          | `NOT_SUPPORTED`                  |
+ * | `checkpoints.load`     | `_loadCheckpoint(name, call)`            | a map in this store's memory     |
+ * | `checkpoints.save`     | `_saveCheckpoint(name, position, call)`  | a map in this store's memory     |
+ * | `checkpoints.delete`   | `_deleteCheckpoint(name, call)`          | a map in this store's memory     |
+ * | `subscribe`: lease     | `_acquireLease(name, owner, ttlMs)`, `_releaseLease(name, owner)` | among this store's subscriptions |
+ * | `subscribe`: wake-up   | `_listen(wake)`                          | none: appends through this store wake its subscriptions, and they poll |
+ * | `subscribe`: polling   | `_pollDelayMs(idleRounds)`               | 25 ms, doubling to 1 s           |
+ * | `subscribe`: `'end'`   | `_lastPosition(call)`                    | reads `_readAll` to its end      |
+ * | `subscribe`: exactly once | `_runTransactional(name, owner, position, run)` | `NOT_SUPPORTED`      |
  * | `close`                | `_close()`                               | nothing to release               |
+ *
+ * Subscriptions run on the shared engine (src/subscriptions): it reads through the public `readAll`/`readStream`,
+ * so an adapter gets catch-up and live subscriptions from its reads alone. The defaults keep checkpoints and leases
+ * in this store object, which is right for an in-process store; an adapter with a backend overrides them to store
+ * both there (so that they survive the process and exclude other processes), `_listen` to wake subscriptions on the
+ * backend's notifications, and `_runTransactional` (with `capabilities.transactionalSubscriptions`) for
+ * exactly-once handlers.
  *
  * The lifecycle methods run only when the adapter declares `capabilities.lifecycle`, and the snapshot methods only
  * when it declares `capabilities.snapshots`; otherwise the base rejects them with `NOT_SUPPORTED` before validating
@@ -122,6 +147,11 @@ export abstract class BaseEventStore implements EventStore {
   /** What the adapter declares; the base validates appends against it. */
   abstract readonly capabilities: Capabilities;
   readonly #calls: CallTracker;
+  readonly #wake = new WakeSignal();
+  readonly #subscriptions = new Set<SubscriptionRun>();
+  #unlisten: Promise<() => Promise<void>> | undefined;
+  #memoryCheckpoints: InProcessCheckpoints | undefined;
+  #memoryLease: InProcessLease | undefined;
 
   /** The stream snapshots (see {@link SnapshotStore}): validated here, stored by `_saveSnapshot`/`_loadSnapshot`. */
   readonly snapshots: SnapshotStore;
@@ -146,6 +176,31 @@ export abstract class BaseEventStore implements EventStore {
     });
   }
 
+  /**
+   * The checkpoints of named subscriptions (see {@link Checkpoints}): names and positions are validated
+   * (`INVALID_ARGUMENT`), then the adapter's `_loadCheckpoint` / `_saveCheckpoint` / `_deleteCheckpoint` run under
+   * the call deadline.
+   */
+  readonly checkpoints: Checkpoints = {
+    load: (name) => this.#checkpointCall(name, (n, call) => this._loadCheckpoint(n, call)),
+    save: (name, position) =>
+      this.#checkpointCall(name, (n, call) =>
+        this._saveCheckpoint(n, validateCheckpointPosition(position, this.capabilities), call),
+      ),
+    delete: (name) => this.#checkpointCall(name, (n, call) => this._deleteCheckpoint(n, call)),
+  };
+
+  #checkpointCall<T>(name: unknown, run: (name: string, call: CallContext) => Promise<T>): Promise<T> {
+    if (this.#calls.closing) return Promise.reject(new StoreClosedError({ operation: 'checkpoints' }));
+    let valid: string;
+    try {
+      valid = validateSubscriptionName(name);
+      return this.#calls.run('checkpoints', undefined, (call) => run(valid, call));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   /** The deadline of each call, in milliseconds (see {@link BaseEventStoreOptions.timeoutMs}). */
   get timeoutMs(): number {
     return this.#calls.timeoutMs;
@@ -165,7 +220,12 @@ export abstract class BaseEventStore implements EventStore {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#calls.run('append', prepared.streamId, (call) => this._append(prepared, call));
+    return this.#calls
+      .run('append', prepared.streamId, (call) => this._append(prepared, call))
+      .then((result) => {
+        if (this.#subscriptions.size > 0) this.#wake.notify();
+        return result;
+      });
   }
 
   readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
@@ -276,12 +336,74 @@ export abstract class BaseEventStore implements EventStore {
   }
 
   /**
+   * Starts a subscription (see {@link EventStore.subscribe}) on the shared engine, over this store's reads and the
+   * adapter's subscription hooks. Throws INVALID_ARGUMENT for bad options, NOT_SUPPORTED for `transactional` without
+   * `capabilities.transactionalSubscriptions`, STORE_CLOSED after `close()`.
+   */
+  subscribe(options: SubscribeOptions): Subscription {
+    if (this.#calls.closing) throw new StoreClosedError({ operation: 'subscribe' });
+    const prepared = prepareSubscribe(options, this.capabilities);
+    if (prepared.transactional && this.capabilities.transactionalSubscriptions !== true) {
+      throw new NotSupportedError('subscribe({ transactional: true })', 'transactionalSubscriptions');
+    }
+    this.#unlisten ??= this._listen(() => this.#wake.notify()).catch(() => async () => {});
+    const deadline = (): CallContext => new Call(Date.now() + this.timeoutMs);
+    const lease: SubscriptionLease = {
+      acquire: (name, owner, ttlMs) => this._acquireLease(name, owner, ttlMs),
+      release: (name, owner) => this._releaseLease(name, owner),
+    };
+    const transactional: TransactionalRunner = (name, owner, position, run) =>
+      this._runTransactional(name, owner, position, run);
+    const run = new SubscriptionRun(prepared, {
+      readAll: (after, maxCount, p) =>
+        this.readAll({
+          after,
+          maxCount,
+          ...(p.eventTypes || p.streamPrefix !== undefined
+            ? {
+                filter: {
+                  ...(p.eventTypes ? { eventTypes: p.eventTypes } : {}),
+                  ...(p.streamPrefix !== undefined ? { streamPrefix: p.streamPrefix } : {}),
+                },
+              }
+            : {}),
+        }),
+      readStream: (stream, fromVersion, maxCount) => this.readStream(stream, { fromVersion, maxCount }),
+      lastPosition: () => this.#calls.run('subscribe', undefined, (call) => this._lastPosition(call)),
+      streamVersion: (stream) => this.streamVersion(stream),
+      // Beside the call tracker: a subscription that stops while the store closes still saves its checkpoint.
+      checkpoints: {
+        load: (name) => this._loadCheckpoint(name, deadline()),
+        save: (name, position) => this._saveCheckpoint(name, position, deadline()),
+        delete: (name) => this._deleteCheckpoint(name, deadline()),
+      },
+      lease,
+      wait: (seen, ms, signal) => this.#wake.wait(seen, ms, signal),
+      epoch: () => this.#wake.epoch,
+      pollDelayMs: (idle) => this._pollDelayMs(idle),
+      transactional: prepared.transactional ? transactional : undefined,
+    });
+    this.#subscriptions.add(run);
+    const forget = (): void => {
+      this.#subscriptions.delete(run);
+    };
+    run.done.then(forget, forget);
+    return run;
+  }
+
+  /**
    * Closes the store as {@link EventStore.close} documents: new calls are STORE_CLOSED at once, accepted calls
-   * finish (each within its deadline), idle read iterators are ended, and then `_close()` releases what the
-   * adapter owns. Concurrent and repeated calls share one promise.
+   * finish (each within its deadline), idle read iterators are ended, running subscriptions stop (each saves its
+   * checkpoint after its in-flight handler), and then `_close()` releases what the adapter owns. Concurrent and
+   * repeated calls share one promise.
    */
   close(): Promise<void> {
-    return this.#calls.close(() => this._close());
+    return this.#calls.close(async () => {
+      await Promise.all([...this.#subscriptions].map((s) => s.stop()));
+      const unlisten = await this.#unlisten;
+      await unlisten?.().catch(() => {});
+      await this._close();
+    });
   }
 
   /**
@@ -350,6 +472,86 @@ export abstract class BaseEventStore implements EventStore {
   /** Removes the data retention hides, per {@link EventStore.enforceRetention}. */
   protected _enforceRetention(_call: CallContext): Promise<RetentionResult> {
     return Promise.reject(new NotSupportedError('enforceRetention', 'lifecycle'));
+  }
+
+  /** The stored checkpoint of subscription `name`, or `undefined`. The default keeps checkpoints in this object. */
+  protected async _loadCheckpoint(name: string, _call: CallContext): Promise<bigint | undefined> {
+    this.#memoryCheckpoints ??= new InProcessCheckpoints();
+    return this.#memoryCheckpoints.load(name);
+  }
+
+  /** Stores `position` as `name`'s checkpoint. */
+  protected async _saveCheckpoint(name: string, position: bigint, _call: CallContext): Promise<void> {
+    this.#memoryCheckpoints ??= new InProcessCheckpoints();
+    return this.#memoryCheckpoints.save(name, position);
+  }
+
+  /** Removes `name`'s checkpoint (nothing to do when none is stored). */
+  protected async _deleteCheckpoint(name: string, _call: CallContext): Promise<void> {
+    this.#memoryCheckpoints ??= new InProcessCheckpoints();
+    return this.#memoryCheckpoints.delete(name);
+  }
+
+  /**
+   * Takes the lease of subscription `name` for `owner` until `ttlMs` from now when it is free, expired, or already
+   * `owner`'s; answers whether `owner` holds it. The default excludes this store's own subscriptions only.
+   */
+  protected _acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    this.#memoryLease ??= new InProcessLease();
+    return this.#memoryLease.acquire(name, owner, ttlMs);
+  }
+
+  /** Frees the lease of `name` if `owner` holds it. */
+  protected _releaseLease(name: string, owner: string): Promise<void> {
+    this.#memoryLease ??= new InProcessLease();
+    return this.#memoryLease.release(name, owner);
+  }
+
+  /**
+   * Starts listening to the backend's own hint that new events may be readable, calling `wake` on each; resolves
+   * to a function that stops listening (called by `close()`). Called once, at the first `subscribe`. The default
+   * listens to nothing: appends through this store wake its subscriptions anyway, and they poll.
+   */
+  protected async _listen(_wake: () => void): Promise<() => Promise<void>> {
+    return async () => {};
+  }
+
+  /** How long a caught-up subscription waits before reading again, after `idleRounds` reads that found nothing. */
+  protected _pollDelayMs(idleRounds: number): number {
+    return defaultPollDelayMs(idleRounds);
+  }
+
+  /**
+   * The position of the last event readAll returns now, 0n when none: where `from: 'end'` starts. The default
+   * reads `_readAll` to its end; override it when the backend knows its head.
+   */
+  protected async _lastPosition(call: CallContext): Promise<bigint> {
+    let last = 0n;
+    const all = {
+      after: 0n,
+      maxCount: Number.POSITIVE_INFINITY,
+      eventTypes: undefined,
+      streamPrefix: undefined,
+    };
+    for await (const e of this._readAll(all, call)) last = e.position;
+    return last;
+  }
+
+  /**
+   * Handles one event of a `transactional` subscription in one backend transaction that also saves `position` as
+   * `name`'s checkpoint, if `owner` still holds the lease (else commits nothing and returns false). `run` gets the
+   * transaction handle the handler sees as `context.tx`; its error is rethrown unchanged. Called only when the
+   * adapter declares `capabilities.transactionalSubscriptions`.
+   */
+  protected _runTransactional(
+    name: string,
+    _owner: string,
+    _position: bigint,
+    _run: (tx: unknown) => Promise<void>,
+  ): Promise<boolean> {
+    return Promise.reject(
+      new NotSupportedError(`subscribe('${name}', transactional)`, 'transactionalSubscriptions'),
+    );
   }
 
   /**

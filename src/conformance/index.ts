@@ -13,6 +13,7 @@ import { modelTests } from './model.js';
 import { readAllTests } from './read-all.js';
 import { readStreamTests } from './read-stream.js';
 import { snapshotTests } from './snapshots.js';
+import { subscriptionTests } from './subscriptions.js';
 import type { ConformanceTarget } from './support.js';
 import { upcastingTests } from './upcasting.js';
 
@@ -46,5 +47,6 @@ export function describeEventStoreConformance(target: ConformanceTarget): void {
     upcastingTests(target);
     lifecycleDeleteTests(target);
     lifecycleMetadataTests(target);
+    subscriptionTests(target);
   });
 }

@@ -82,6 +82,8 @@ export type Operation =
   | 'enforceRetention'
   | 'saveSnapshot'
   | 'loadSnapshot'
+  | 'subscribe'
+  | 'checkpoints'
   | 'close';
 
 /** Options shared by every contract error. */

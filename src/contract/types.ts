@@ -1,3 +1,5 @@
+import type { Checkpoints, SubscribeOptions, Subscription } from './subscriptions.js';
+
 /** A value that survives `JSON.stringify` then `JSON.parse` unchanged. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -176,6 +178,12 @@ export interface Capabilities {
    * whole stream whatever its `snapshots` option says.
    */
   readonly snapshots?: boolean;
+  /**
+   * True when a subscription can run its handler and its checkpoint in one backend transaction
+   * (`subscribe({ transactional: true })`, see {@link SubscribeOptions.transactional}). Absent or false: such a
+   * subscription is `NOT_SUPPORTED`.
+   */
+  readonly transactionalSubscriptions?: boolean;
 }
 
 /**
@@ -407,6 +415,36 @@ export interface EventStore {
    * policy needs. Safe to run concurrently with appends and reads, and to interrupt and run again.
    */
   enforceRetention(): Promise<RetentionResult>;
+
+  /**
+   * Starts a subscription: `handler` receives every event of the global order (or of one `stream`) from `from`, or
+   * after the checkpoint stored under `name`, one at a time, then follows new events live. docs/subscriptions.md
+   * has the whole model.
+   *
+   * - Order and completeness: events arrive in readAll order (version order for a stream), each once per run,
+   *   nothing skipped under concurrent appends (readAll's no-skip rule).
+   * - Backpressure: the next event is handed over only after the handler settles; at most `pageSize` events are
+   *   held in memory.
+   * - At least once across restarts: a named subscription saves its checkpoint every `checkpoint.everyEvents`
+   *   events or `checkpoint.everyMs` ms, when it is idle, and on `stop()`; after a crash it redelivers at most the
+   *   events handled since the last save.
+   * - A handler that throws stops it: `done` rejects with that error and the checkpoint stays before the event.
+   *   Backend failures are retried with backoff; `done` rejects with the contract error once retries run out.
+   * - One active instance per name, through a lease; another instance takes over within `leaseMs` (plus a third
+   *   of it) of a crash, and at once after `stop()`.
+   *
+   * Bad options are `INVALID_ARGUMENT`, thrown before anything starts; `STORE_CLOSED` after `close()`.
+   *
+   * @example
+   * const sub = store.subscribe({ name: 'orders-view', handler: async (e) => { await project(e); } });
+   * await sub.caughtUp;
+   * // …
+   * await sub.stop();
+   */
+  subscribe(options: SubscribeOptions): Subscription;
+
+  /** The checkpoints of named subscriptions, stored in the backend (see {@link Checkpoints}). */
+  readonly checkpoints: Checkpoints;
 
   /**
    * Closes the store, the same way on every adapter:

@@ -187,6 +187,10 @@ export class MemoryEventStore extends BaseEventStore {
     }
   }
 
+  protected override async _lastPosition(): Promise<bigint> {
+    return BigInt(this.#log.length);
+  }
+
   protected override async _streamVersion(streamId: string): Promise<number> {
     return this.#stream(streamId)?.version ?? 0;
   }

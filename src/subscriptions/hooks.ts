@@ -1,0 +1,46 @@
+import type { Checkpoints, RecordedEvent } from '../contract/index.js';
+import type { PreparedSubscribe } from '../contract/validate-subscribe.js';
+
+/**
+ * The lease that keeps one active instance per subscription name. `acquire` takes the lease for `owner` when it
+ * is free or expired, or extends it when `owner` already holds it, until `ttlMs` from now; it answers whether
+ * `owner` holds it. `release` frees it if `owner` holds it. Both may throw contract errors (`UNAVAILABLE` …), which
+ * the engine retries.
+ */
+export interface SubscriptionLease {
+  acquire(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  release(name: string, owner: string): Promise<void>;
+}
+
+/**
+ * One event handled inside a backend transaction together with its checkpoint (`transactional: true`): `run`
+ * receives the adapter's transaction handle (what the handler gets as `context.tx`); the adapter commits the
+ * handler's writes and the checkpoint `position` of `name` together, or neither. It rethrows the handler's error
+ * unchanged. When `owner` no longer holds the lease, it commits nothing and returns false.
+ */
+export type TransactionalRunner = (
+  name: string,
+  owner: string,
+  position: bigint,
+  run: (tx: unknown) => Promise<void>,
+) => Promise<boolean>;
+
+/** What the engine needs from a store: its reads and the adapter's subscription hooks. */
+export interface SubscriptionBackend {
+  /** One page of the global order after `after`, filtered as the subscription asks. */
+  readAll(after: bigint, maxCount: number, prepared: PreparedSubscribe): AsyncIterable<RecordedEvent>;
+  /** One page of a stream from `fromVersion`. */
+  readStream(stream: string, fromVersion: number, maxCount: number): AsyncIterable<RecordedEvent>;
+  /** The position of the last event readAll returns now (0n when none): where `from: 'end'` starts. */
+  lastPosition(): Promise<bigint>;
+  streamVersion(stream: string): Promise<number>;
+  checkpoints: Checkpoints;
+  lease: SubscriptionLease;
+  /** New events may be readable since the epoch was `seen`: resolves then, after `ms`, or when `signal` aborts. */
+  wait(seen: number, ms: number, signal: AbortSignal): Promise<void>;
+  /** The wake-up epoch now (see {@link WakeSignal}). */
+  epoch(): number;
+  /** How long to wait for new events before reading again, after `idleRounds` reads that found none. */
+  pollDelayMs(idleRounds: number): number;
+  transactional: TransactionalRunner | undefined;
+}

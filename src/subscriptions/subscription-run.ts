@@ -1,0 +1,251 @@
+import { randomUUID } from 'node:crypto';
+import { isEventStoreError, type RecordedEvent, type Subscription } from '../contract/index.js';
+import type { PreparedSubscribe } from '../contract/validate-subscribe.js';
+import type { SubscriptionBackend } from './hooks.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { pause } from './wake-signal.js';
+
+/** Thrown inside the run when it must end quietly (stop requested, lease lost, store closing). */
+class Interrupted extends Error {}
+
+/** Backend failures worth retrying: the backend was unreachable or slow, not wrong. */
+function retryable(err: unknown): boolean {
+  return isEventStoreError(err, 'UNAVAILABLE') || isEventStoreError(err, 'TIMEOUT');
+}
+
+/** A promise that never reports unhandled: its rejection is the caller's to observe, or not. */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
+
+/**
+ * One subscription: the engine every adapter shares. It reads pages of `pageSize` events (readAll after its
+ * position, or readStream after its version), hands them to the handler one at a time, saves the checkpoint every
+ * `checkpointEvents` events or `checkpointMs` ms (and when idle, and on stop), and, once a read comes back short,
+ * waits for the backend's wake-up hint or its polling delay. At most two pages are held: the one being handled and
+ * the next, read ahead while the handler works.
+ *
+ * A named subscription first takes its lease (waiting while another instance holds it), then loads its
+ * checkpoint; it goes back to waiting if the lease is lost.
+ */
+export class SubscriptionRun implements Subscription {
+  readonly name: string | undefined;
+  readonly caughtUp: Promise<void>;
+  readonly done: Promise<void>;
+  readonly #p: SubscriptionBackend;
+  readonly #s: PreparedSubscribe;
+  readonly #owner = randomUUID();
+  readonly #stop = new AbortController();
+  #resolveCaughtUp!: () => void;
+  #rejectCaughtUp!: (err: unknown) => void;
+  #finished: Promise<void>;
+  /** The last handled position (version for a stream), and the last one saved. */
+  #position = 0n;
+  #saved = 0n;
+  #unsaved = 0;
+  #savedAt = Date.now();
+  #failures = 0;
+  #lease: LeaseKeeper | undefined;
+
+  constructor(prepared: PreparedSubscribe, backend: SubscriptionBackend) {
+    this.#s = prepared;
+    this.#p = backend;
+    this.name = prepared.name;
+    this.caughtUp = quiet(
+      new Promise<void>((resolve, reject) => {
+        this.#resolveCaughtUp = resolve;
+        this.#rejectCaughtUp = reject;
+      }),
+    );
+    this.done = quiet(this.#run());
+    this.#finished = this.done.then(
+      () => {},
+      () => {},
+    );
+  }
+
+  stop(): Promise<void> {
+    this.#stop.abort();
+    return this.#finished;
+  }
+
+  get #stopping(): boolean {
+    return this.#stop.signal.aborted;
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (!this.#stopping) {
+        if (this.#s.name !== undefined) {
+          this.#lease = new LeaseKeeper(this.#p.lease, this.#s.name, this.#owner, this.#s.leaseMs);
+          const held = await this.#lease.take(this.#stop.signal, (fn) => this.#retrying(fn));
+          if (!held) break;
+        }
+        try {
+          await this.#active();
+        } catch (err) {
+          if (!(err instanceof Interrupted)) throw err;
+        } finally {
+          await this.#lease?.release();
+        }
+      }
+      this.#resolveCaughtUp();
+    } catch (err) {
+      this.#rejectCaughtUp(err);
+      throw err;
+    }
+  }
+
+  /** Runs while the lease is held: from the checkpoint (or `from`), page after page, then live. */
+  async #active(): Promise<void> {
+    const s = this.#s;
+    const stored =
+      s.name === undefined ? undefined : await this.#retrying(() => this.#p.checkpoints.load(s.name!));
+    this.#position = stored ?? (await this.#start());
+    this.#saved = this.#position;
+    this.#unsaved = 0;
+    this.#savedAt = Date.now();
+    let idle = 0;
+    let ahead: Promise<RecordedEvent[]> | undefined;
+    try {
+      for (;;) {
+        this.#check();
+        const epoch = this.#p.epoch();
+        let prefetched = ahead;
+        ahead = undefined;
+        const page = await this.#retrying(() => {
+          const read = prefetched ?? this.#page(this.#position);
+          prefetched = undefined;
+          return read;
+        });
+        const full = page.length === s.pageSize;
+        // Read the next page while the handler works on this one: catch-up never waits on a round trip.
+        if (full) ahead = quiet(this.#page(this.#key(page.at(-1)!)));
+        for (const event of page) {
+          this.#check();
+          await this.#handle(event);
+        }
+        if (full) continue;
+        this.#resolveCaughtUp();
+        if (this.#unsaved > 0) await this.#save();
+        this.#check();
+        idle = page.length === 0 ? idle + 1 : 0;
+        await this.#p.wait(epoch, this.#p.pollDelayMs(idle), this.#signal());
+      }
+    } finally {
+      // A stop keeps what was handled; a lost lease leaves the checkpoint to the instance that holds it now.
+      if (this.#unsaved > 0 && !this.#lease?.lost) await this.#retrying(() => this.#save()).catch(() => {});
+    }
+  }
+
+  /** An abort signal for waits: it fires on stop or when the lease is lost. */
+  #signal(): AbortSignal {
+    return this.#lease ? AbortSignal.any([this.#stop.signal, this.#lease.signal]) : this.#stop.signal;
+  }
+
+  #check(): void {
+    if (this.#stopping || this.#lease?.lost) throw new Interrupted();
+  }
+
+  #key(event: RecordedEvent): bigint {
+    return this.#s.stream === undefined ? event.position : BigInt(event.version);
+  }
+
+  async #start(): Promise<bigint> {
+    const s = this.#s;
+    if (s.start.kind === 'after') return s.start.value;
+    return this.#retrying(async () =>
+      s.stream === undefined ? this.#p.lastPosition() : BigInt(await this.#p.streamVersion(s.stream)),
+    );
+  }
+
+  async #page(after: bigint): Promise<RecordedEvent[]> {
+    const s = this.#s;
+    const source =
+      s.stream === undefined
+        ? this.#p.readAll(after, s.pageSize, s)
+        : this.#p.readStream(s.stream, Number(after) + 1, s.pageSize);
+    const out: RecordedEvent[] = [];
+    for await (const e of source) out.push(e);
+    return out;
+  }
+
+  async #handle(event: RecordedEvent): Promise<void> {
+    const s = this.#s;
+    const key = this.#key(event);
+    if (s.transactional && s.name !== undefined && this.#p.transactional !== undefined) {
+      if (!(await this.#transaction(s.name, key, event))) this.#lease?.markLost();
+      this.#check();
+      this.#position = key;
+      this.#saved = key;
+      return;
+    }
+    await s.handler(event, { name: s.name, tx: undefined });
+    this.#position = key;
+    if (s.name === undefined) return;
+    this.#unsaved++;
+    if (this.#unsaved >= s.checkpointEvents || Date.now() - this.#savedAt >= s.checkpointMs) {
+      await this.#retrying(() => this.#save());
+    }
+  }
+
+  /**
+   * One event and its checkpoint in one backend transaction. A backend failure leaves the commit's outcome
+   * unknown: after a backoff the stored checkpoint tells (at or past `key`: it committed), else it runs again.
+   */
+  async #transaction(name: string, key: bigint, event: RecordedEvent): Promise<boolean> {
+    const run = this.#p.transactional!;
+    for (;;) {
+      try {
+        const committed = await run(name, this.#owner, key, async (tx) => {
+          await this.#s.handler(event, { name, tx });
+        });
+        this.#failures = 0;
+        return committed;
+      } catch (err) {
+        if (!retryable(err) || this.#failures >= this.#s.retryAttempts) throw err;
+        const delay = Math.min(this.#s.retryMaxMs, this.#s.retryInitialMs * 2 ** this.#failures);
+        this.#failures++;
+        await pause(delay, this.#stop.signal);
+        const stored = await this.#retrying(() => this.#p.checkpoints.load(name));
+        if (stored !== undefined && stored >= key) return true;
+        this.#check();
+      }
+    }
+  }
+
+  async #save(): Promise<void> {
+    const position = this.#position;
+    if (this.#s.name === undefined || position === this.#saved) {
+      this.#unsaved = 0;
+      return;
+    }
+    await this.#p.checkpoints.save(this.#s.name, position);
+    this.#saved = position;
+    this.#unsaved = 0;
+    this.#savedAt = Date.now();
+  }
+
+  /**
+   * Runs a backend call, retrying `UNAVAILABLE` and `TIMEOUT` with exponential backoff. The failure count is
+   * consecutive across calls: any success resets it, and when it passes `retryAttempts` the error ends the
+   * subscription. A stop during a backoff ends it quietly.
+   */
+  async #retrying<T>(fn: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        const result = await fn();
+        this.#failures = 0;
+        return result;
+      } catch (err) {
+        if (this.#stopping && isEventStoreError(err, 'STORE_CLOSED')) throw new Interrupted();
+        if (!retryable(err) || this.#failures >= this.#s.retryAttempts) throw err;
+        const delay = Math.min(this.#s.retryMaxMs, this.#s.retryInitialMs * 2 ** this.#failures);
+        this.#failures++;
+        await pause(delay, this.#stop.signal);
+        if (this.#stopping) throw new Interrupted();
+      }
+    }
+  }
+}
