@@ -1,5 +1,5 @@
 import type { PGliteInterface } from '@electric-sql/pglite';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { CLIENT_TIMEOUT_MESSAGES } from './map-error.js';
 
 /** Runs one statement and returns its rows. Values always travel as parameters, never inside `text`. */
@@ -25,6 +25,12 @@ export interface SqlDriver extends SqlExecutor {
   transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T>;
   /** Releases the connection(s) when the store owns them; a no-op for a client the caller passed in. */
   close(): Promise<void>;
+  /**
+   * Listens to `channel` on a connection of its own, calling `onNotify` on each notification, and reconnects when
+   * that connection breaks; resolves to a function that stops. Absent when the database is in this process
+   * (PGlite), where the store's in-process wake-up is enough.
+   */
+  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
 }
 
 /** node-postgres: every `query` is one round trip on a pooled connection, in its own implicit transaction. */
@@ -76,6 +82,48 @@ export class PgPoolDriver implements SqlDriver {
 
   async close(): Promise<void> {
     if (this.#owned) await this.#pool.end();
+  }
+
+  async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+    let stopped = false;
+    let client: PoolClient | undefined;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    const connect = async (): Promise<void> => {
+      if (stopped) return;
+      try {
+        const c = await this.#pool.connect();
+        c.on('notification', onNotify);
+        c.on('error', () => {
+          // Broken: drop it, and listen again on a new connection (subscriptions poll meanwhile).
+          if (client === c) client = undefined;
+          c.release(true);
+          retry = setTimeout(() => void connect(), 1_000);
+          retry.unref();
+        });
+        await c.query(`LISTEN "${channel}"`);
+        client = c;
+        if (stopped) await unlisten();
+        // Events may have come while no connection listened.
+        onNotify();
+      } catch {
+        retry = setTimeout(() => void connect(), 1_000);
+        retry.unref();
+      }
+    };
+    const unlisten = async (): Promise<void> => {
+      stopped = true;
+      if (retry !== undefined) clearTimeout(retry);
+      const c = client;
+      client = undefined;
+      if (c === undefined) return;
+      c.removeAllListeners('notification');
+      await c.query(`UNLISTEN "${channel}"`).then(
+        () => c.release(),
+        (err: unknown) => c.release(err instanceof Error ? err : true),
+      );
+    };
+    await connect();
+    return unlisten;
   }
 }
 

@@ -14,6 +14,7 @@ export {
   PostgresEventStore,
   type PostgresEventStoreOptions,
 } from './postgres-event-store.js';
+export type { PostgresTransaction } from './subscriptions.js';
 
 /**
  * A store on an existing node-postgres pool. The caller keeps the pool and closes it; `store.close()` leaves

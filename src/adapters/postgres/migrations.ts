@@ -16,6 +16,7 @@ const FILES = [
   '0004_ledger_checksums.sql',
   '0005_drop_unused.sql',
   '0006_stream_lifecycle.sql',
+  '0007_subscriptions.sql',
   '0008_snapshots.sql',
 ] as const;
 

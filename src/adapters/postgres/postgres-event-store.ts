@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   BaseEventStore,
   type BaseEventStoreOptions,
@@ -35,6 +36,12 @@ import { type ErrorContext, mapError } from './map-error.js';
 import { ORDINAL_BITS } from './positions.js';
 import { quoteIdent } from './schema.js';
 import * as snapshots from './snapshots.js';
+import {
+  Notifier,
+  type PostgresTransaction,
+  type SubscriptionKey,
+  subscriptionStatements,
+} from './subscriptions.js';
 
 export interface PostgresEventStoreOptions extends BaseEventStoreOptions {
   /** The schema that holds the tables. Defaults to `eventstore`. */
@@ -66,6 +73,7 @@ export const POSTGRES_CAPABILITIES: Capabilities = Object.freeze({
   idempotencyWindow: 'stream' as const,
   lifecycle: true,
   snapshots: true,
+  transactionalSubscriptions: true,
 });
 
 interface EventRow {
@@ -84,6 +92,7 @@ const COLUMNS = lifecycle.EVENT_COLUMNS;
 type StatementKey =
   | lifecycle.LifecycleKey
   | snapshots.SnapshotKey
+  | SubscriptionKey
   | 'append'
   | 'appendBatch'
   | 'importCreatedAt'
@@ -138,6 +147,9 @@ export class PostgresEventStore extends BaseEventStore {
   readonly #sql: Readonly<Record<StatementKey, string>>;
   readonly #names: string;
   readonly #committer: GroupCommitter<PreparedAppend, AppendRow> | undefined;
+  /** The NOTIFY channel of this schema's wake-up hints, and its sender (node-postgres only). */
+  readonly #channel: string;
+  readonly #notifier: Notifier | undefined;
 
   /** Use the factories in `eventstore-kit/postgres`; they validate the options and run migrations. */
   constructor(driver: SqlDriver, settings: PostgresStoreSettings) {
@@ -146,6 +158,11 @@ export class PostgresEventStore extends BaseEventStore {
     this.#driver = driver;
     this.#pageSize = pageSize;
     this.#names = `es_${schema}`;
+    this.#channel = `eventstore_${createHash('sha256').update(schema).digest('hex').slice(0, 24)}`;
+    this.#notifier =
+      driver.listen === undefined
+        ? undefined
+        : new Notifier(() => this.#driver.query(this.#sql.notify, [this.#channel], `${this.#names}_notify`));
     const s = quoteIdent(schema);
     const all = (extra: string) => `SELECT ${COLUMNS} FROM ${s}.events ev
       WHERE global_position > $1
@@ -163,6 +180,7 @@ export class PostgresEventStore extends BaseEventStore {
         WHERE ev.stream_id = $1 AND ev.id = t.id AND ev.version > $2`,
       ...lifecycle.lifecycleStatements(s),
       ...snapshots.snapshotStatements(s),
+      ...subscriptionStatements(s),
       version: `SELECT version::text AS version, deleted FROM ${s}.streams WHERE stream_id = $1`,
       // $4 and $5 hide what retention hides, as the first page's forwardsFirst/backwardsFirst computed it.
       forwards: `SELECT ${COLUMNS} FROM ${s}.events WHERE stream_id = $1 AND version >= $2
@@ -228,6 +246,7 @@ export class PostgresEventStore extends BaseEventStore {
       });
     }
     const version = Number(row.o_version);
+    if (row.o_status === 'written') this.#notifier?.poke();
     if (row.o_status === 'deleted') throw new StreamDeletedError(p.streamId);
     if (row.o_status === 'conflict') {
       throw new WrongExpectedVersionError(p.streamId, p.requestedExpectedVersion, version, {
@@ -478,12 +497,79 @@ export class PostgresEventStore extends BaseEventStore {
     return snapshots.loadSnapshot(this.#snapshotQuery, streamId);
   }
 
+  protected override async _loadCheckpoint(name: string): Promise<bigint | undefined> {
+    const rows = await this.#query<{ position: string }>('loadCheckpoint', [name], {
+      operation: 'checkpoints',
+    });
+    return rows.length === 0 ? undefined : BigInt(rows[0]!.position);
+  }
+
+  protected override async _saveCheckpoint(name: string, position: bigint): Promise<void> {
+    await this.#query('saveCheckpoint', [name, position.toString()], { operation: 'checkpoints' });
+  }
+
+  protected override async _deleteCheckpoint(name: string): Promise<void> {
+    await this.#query('deleteCheckpoint', [name], { operation: 'checkpoints' });
+  }
+
+  /** A lease row per name (migration 0007), taken with one conditional upsert. */
+  protected override async _acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    const rows = await this.#query('acquireLease', [name, owner, ttlMs], { operation: 'subscribe' });
+    return rows.length > 0;
+  }
+
+  protected override async _releaseLease(name: string, owner: string): Promise<void> {
+    await this.#query('releaseLease', [name, owner], { operation: 'subscribe' });
+  }
+
+  /** LISTEN on a connection of its own (node-postgres); PGlite is in process, where appends wake subscriptions. */
+  protected override _listen(wake: () => void): Promise<() => Promise<void>> {
+    return this.#driver.listen ? this.#driver.listen(this.#channel, wake) : super._listen(wake);
+  }
+
+  protected override async _lastPosition(): Promise<bigint> {
+    const rows = await this.#query<{ position: string }>('lastPosition', [], { operation: 'subscribe' });
+    return BigInt(rows[0]!.position);
+  }
+
+  /**
+   * The handler's statements, the lease check (its row locked FOR SHARE until commit, so no other instance takes
+   * over meanwhile) and the checkpoint upsert, in one transaction.
+   */
+  protected override async _runTransactional(
+    name: string,
+    owner: string,
+    position: bigint,
+    run: (tx: unknown) => Promise<void>,
+  ): Promise<boolean> {
+    let failed: { error: unknown } | undefined;
+    try {
+      return await this.#driver.transaction(async (tx) => {
+        const held = await tx.query(this.#sql.holdLease, [name, owner]);
+        if (held.length === 0) return false;
+        const handle: PostgresTransaction = { query: (text, params) => tx.query(text, params) };
+        try {
+          await run(handle);
+        } catch (error) {
+          failed = { error };
+          throw error;
+        }
+        await tx.query(this.#sql.saveCheckpoint, [name, position.toString()]);
+        return true;
+      });
+    } catch (err) {
+      if (failed !== undefined && failed.error === err) throw err;
+      throw mapError(err, { operation: 'subscribe' });
+    }
+  }
+
   /**
    * Runs once every accepted call has settled. An append that passed its deadline may still sit in the group
    * committer: it is sent (or fails) before the pool ends, so nothing is written after `close()` resolves.
    */
   protected override async _close(): Promise<void> {
     await this.#committer?.drained();
+    await this.#notifier?.drained();
     await this.#driver.close();
   }
 }

@@ -119,6 +119,8 @@ it('stores exactly what was appended: json text, ids, versions, positions, the s
     'snapshots_pkey',
     'stream_metadata_pkey',
     'streams_pkey',
+    'subscription_checkpoints_pkey',
+    'subscription_leases_pkey',
   ]);
   await store.close();
 });
