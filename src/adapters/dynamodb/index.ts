@@ -1,6 +1,7 @@
 import { DynamoDBEventStore, type DynamoDBEventStoreOptions } from './dynamodb-event-store.js';
 
 export { DynamoDBEventStore, type DynamoDBEventStoreOptions } from './dynamodb-event-store.js';
+export type { DynamoDBSubscriptionTransaction } from './subscriptions.js';
 export { tableDefinition } from './table.js';
 
 /**
