@@ -48,6 +48,7 @@ import { abandon, readAllEvents } from './read-all.js';
 import { loadSnapshot, saveSnapshot } from './snapshots.js';
 import { StreamHeads } from './stream-heads.js';
 import { streamState, streamVersion } from './stream-state.js';
+import * as subscriptions from './subscriptions.js';
 
 /** The server's MaxAppendSize up to v25.0: 1 MiB, counted the server's way (see limits.ts). */
 export const DEFAULT_MAX_APPEND_BYTES = DEFAULT_MAX_APPEND_SIZE;
@@ -225,6 +226,32 @@ export class EventStoreDBEventStore extends BaseEventStore {
 
   protected override _loadSnapshot(streamId: string): Promise<Snapshot | null> {
     return loadSnapshot(this.#client, streamId);
+  }
+
+  protected override _loadCheckpoint(name: string): Promise<bigint | undefined> {
+    return subscriptions.loadCheckpoint(this.#client, name);
+  }
+
+  protected override _saveCheckpoint(name: string, position: bigint): Promise<void> {
+    return subscriptions.saveCheckpoint(this.#client, name, position);
+  }
+
+  protected override _deleteCheckpoint(name: string): Promise<void> {
+    return subscriptions.deleteCheckpoint(this.#client, name);
+  }
+
+  /** A lease stream per name, taken by an append at the revision read (see subscriptions.ts). */
+  protected override _acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    return subscriptions.acquireLease(this.#client, name, owner, ttlMs);
+  }
+
+  protected override _releaseLease(name: string, owner: string): Promise<void> {
+    return subscriptions.releaseLease(this.#client, name, owner);
+  }
+
+  /** The server's live subscription to $all wakes subscriptions; they also poll, up to every second. */
+  protected override _listen(wake: () => void): Promise<() => Promise<void>> {
+    return subscriptions.listen(this.#client, wake);
   }
 
   /** Runs once every accepted call has settled and every read has been cancelled, so dispose() has none to wait for. */
