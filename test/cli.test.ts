@@ -122,6 +122,12 @@ describe('cli: usage errors answer at once with exit code 2, before any store is
     ],
     ['a negative --max', ['read', 's', '--max=-1'], /--max must be a non-negative integer/],
     ['a bad --after', ['read-all', '--after', '1.5'], /--after must be a position/],
+    ['a bad tail --from', ['tail', '--from', 'middle'], /--from must be a position/],
+    [
+      'tail --stream with --prefix',
+      ['tail', '--stream', 's', '--prefix', 'p'],
+      /--stream cannot be combined/,
+    ],
     ['an empty event type (the contract, checked early)', ['append', 's', '', '{}'], /type/],
     ['an id that is not a UUID', ['append', 's', 'T', '{}', '--id', 'nope'], /UUID/],
     ['an empty stream id', ['version', ''], /streamId must not be empty/],
@@ -240,6 +246,16 @@ describe('cli: commands', () => {
     expect(after.map((e) => `${e.streamId}@${e.version}`)).toEqual(['order-1@3', 'invoice-7@1']);
     const filtered = jsonLines((await run(['read-all', '--type', 'InvoiceSent', '--json'])).stdout);
     expect(filtered.map((e) => e.data)).toEqual(['plain string']);
+
+    // tail from the start with a filter, ending after --max events; and one stream after a version.
+    const tailed = jsonLines(
+      (await run(['tail', '--from', 'start', '--prefix', 'order-', '--max', '3', '--json'])).stdout,
+    );
+    expect(tailed.map((e) => `${e.streamId}@${e.version}`)).toEqual(['order-1@1', 'order-1@2', 'order-1@3']);
+    const tailedStream = jsonLines(
+      (await run(['tail', '--stream', 'order-1', '--from', '1', '--max', '2', '--json'])).stdout,
+    );
+    expect(tailedStream.map((e) => e.version)).toEqual([2, 3]);
 
     const stats = await run(['--json', 'stats']);
     expect(JSON.parse(stats.stdout)).toEqual({

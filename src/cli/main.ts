@@ -19,6 +19,7 @@ import { readAllCommand } from './commands/read-all.js';
 import { retentionCommand } from './commands/retention.js';
 import { statsCommand } from './commands/stats.js';
 import { versionCommand } from './commands/stream-version.js';
+import { tailCommand } from './commands/tail.js';
 import { truncateCommand } from './commands/truncate.js';
 import { describeFailure } from './errors.js';
 import { consoleOutput } from './output.js';
@@ -30,6 +31,7 @@ export const COMMANDS: readonly (Command | StandaloneCommand)[] = [
   appendCommand,
   readCommand,
   readAllCommand,
+  tailCommand,
   statsCommand,
   versionCommand,
   deleteCommand,

@@ -94,7 +94,10 @@ function prepareStart(from: unknown, stream: boolean, maxPosition: bigint): Prep
  * Validates `subscribe`'s options: INVALID_ARGUMENT for anything the contract does not accept, before anything
  * starts. `transactional` is checked against the capability by the caller (NOT_SUPPORTED).
  */
-export function prepareSubscribe(options: unknown, capabilities: Capabilities): PreparedSubscribe {
+export function prepareSubscribe(
+  options: unknown,
+  capabilities: Pick<Capabilities, 'maxPosition'>,
+): PreparedSubscribe {
   if (options === undefined) invalid('options with a handler are required', 'options');
   const opts = readOptions(
     options,
