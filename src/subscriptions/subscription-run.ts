@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { isEventStoreError, type RecordedEvent, type Subscription } from '../contract/index.js';
+import {
+  isEventStoreError,
+  type RecordedEvent,
+  type Subscription,
+  type SubscriptionContext,
+} from '../contract/index.js';
 import type { PreparedSubscribe } from '../contract/validate-subscribe.js';
 import type { SubscriptionBackend } from './hooks.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -47,11 +52,13 @@ export class SubscriptionRun implements Subscription {
   #savedAt = Date.now();
   #failures = 0;
   #lease: LeaseKeeper | undefined;
+  readonly #context: SubscriptionContext;
 
   constructor(prepared: PreparedSubscribe, backend: SubscriptionBackend) {
     this.#s = prepared;
     this.#p = backend;
     this.name = prepared.name;
+    this.#context = Object.freeze({ name: prepared.name, tx: undefined });
     this.caughtUp = quiet(
       new Promise<void>((resolve, reject) => {
         this.#resolveCaughtUp = resolve;
@@ -124,7 +131,8 @@ export class SubscriptionRun implements Subscription {
         if (full) ahead = quiet(this.#page(this.#key(page.at(-1)!)));
         for (const event of page) {
           this.#check();
-          await this.#handle(event);
+          const pending = this.#handle(event);
+          if (pending !== undefined) await pending;
         }
         if (full) continue;
         this.#resolveCaughtUp();
@@ -171,23 +179,37 @@ export class SubscriptionRun implements Subscription {
     return out;
   }
 
-  async #handle(event: RecordedEvent): Promise<void> {
+  /**
+   * Hands one event over. Returns a promise only when there is something to wait for (an asynchronous handler, a
+   * checkpoint save), so that catch-up through a synchronous handler costs no extra turn per event.
+   */
+  #handle(event: RecordedEvent): Promise<void> | undefined {
     const s = this.#s;
     const key = this.#key(event);
     if (s.transactional && s.name !== undefined && this.#p.transactional !== undefined) {
-      if (!(await this.#transaction(s.name, key, event))) this.#lease?.markLost();
-      this.#check();
-      this.#position = key;
-      this.#saved = key;
-      return;
+      return this.#transaction(s.name, key, event).then((committed) => {
+        if (!committed) this.#lease?.markLost();
+        this.#check();
+        this.#position = key;
+        this.#saved = key;
+      });
     }
-    await s.handler(event, { name: s.name, tx: undefined });
+    const result = s.handler(event, this.#context);
+    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+      return (result as Promise<void>).then(() => this.#handled(key));
+    }
+    return this.#handled(key);
+  }
+
+  /** Records a handled event; saves the checkpoint when `checkpointEvents` or `checkpointMs` is reached. */
+  #handled(key: bigint): Promise<void> | undefined {
     this.#position = key;
-    if (s.name === undefined) return;
+    if (this.#s.name === undefined) return undefined;
     this.#unsaved++;
-    if (this.#unsaved >= s.checkpointEvents || Date.now() - this.#savedAt >= s.checkpointMs) {
-      await this.#retrying(() => this.#save());
+    if (this.#unsaved >= this.#s.checkpointEvents || Date.now() - this.#savedAt >= this.#s.checkpointMs) {
+      return this.#retrying(() => this.#save());
     }
+    return undefined;
   }
 
   /**
