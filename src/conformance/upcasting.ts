@@ -62,6 +62,11 @@ export function upcastingTests(target: ConformanceTarget): void {
         [...current].reverse(),
       );
       expect((await collect(view.readAll({ filter: { streamPrefix: prefix } }))).map(shape)).toEqual(current);
+      const handled: RecordedEvent[] = [];
+      const sub = view.subscribe({ filter: { streamPrefix: prefix }, handler: (e) => void handled.push(e) });
+      await sub.caughtUp;
+      await sub.stop();
+      expect(handled.map(shape)).toEqual(current);
       // The stored events are as written; only the new one was stamped with its type's current version.
       expect((await readStream(h.store, id)).map(shape)).toEqual([
         { type: 'PaymentReceived', data: { amount: 100 }, schemaVersion: undefined },

@@ -6,6 +6,8 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  SubscribeOptions,
+  Subscription,
 } from '../contract/index.js';
 import type { Upcasters } from './upcasters.js';
 
@@ -49,7 +51,20 @@ export function withUpcasting<S extends EventStore>(store: S, upcasters: Upcaste
     upcastAll(store.readStream(streamId, options), upcasters);
   const readAll = (options?: ReadAllOptions): AsyncIterable<RecordedEvent> =>
     upcastAll(store.readAll(options), upcasters);
-  const own: Partial<Record<PropertyKey, unknown>> = { append, readStream, readAll };
+  // Subscriptions hand events over in their current shape too; options that are not a plain object with a
+  // handler function go through as given, for the store to refuse.
+  const subscribe = (options: SubscribeOptions): Subscription => {
+    let wrapped: SubscribeOptions;
+    try {
+      const handler = options.handler;
+      if (typeof handler !== 'function') return store.subscribe(options);
+      wrapped = { ...options, handler: (e, context) => handler(upcasters.upcast(e), context) };
+    } catch {
+      return store.subscribe(options);
+    }
+    return store.subscribe(wrapped);
+  };
+  const own: Partial<Record<PropertyKey, unknown>> = { append, readStream, readAll, subscribe };
   return new Proxy(store, {
     get(target, key) {
       if (Object.hasOwn(own, key)) return own[key];
