@@ -47,7 +47,7 @@ export const DEFAULT_CHECKPOINT_EVENTS = 100;
 /** The default checkpoint interval in milliseconds. */
 export const DEFAULT_CHECKPOINT_MS = 1_000;
 /** Events held in memory at most by one subscription, by default: one page of reads. */
-export const DEFAULT_SUBSCRIPTION_PAGE_SIZE = 256;
+export const DEFAULT_SUBSCRIPTION_PAGE_SIZE = 1_000;
 /** How long a named subscription's lease lasts without renewal, by default. */
 export const DEFAULT_LEASE_MS = 10_000;
 
