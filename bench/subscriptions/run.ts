@@ -171,10 +171,11 @@ async function appendsWithSubscriber(
 async function bench(
   backend: string,
   open: () => Promise<EventStore>,
-  events: number,
+  defaultEvents: number,
   batch: number,
   appends = false,
 ): Promise<Result> {
+  const events = EVENTS ?? defaultEvents;
   console.log(`${backend}: latency…`);
   const store = await open();
   try {
