@@ -196,11 +196,7 @@ async function bench(
 
 const only = process.env.BENCH_BACKENDS?.split(',');
 const wanted = (name: string) => only === undefined || only.includes(name);
-// Backends measured in an earlier run (BENCH_BACKENDS picks some) keep their figures, marked with their run.
 const resultsUrl = new URL('../results/subscriptions.json', import.meta.url);
-const earlier: Result[] = existsSync(resultsUrl)
-  ? (JSON.parse(readFileSync(resultsUrl, 'utf8')) as { results: Result[] }).results
-  : [];
 const results: Result[] = [];
 if (wanted('memory')) results.push(await bench('memory', () => createEventStore('memory:'), 100_000, 100));
 if (wanted('pglite'))
@@ -238,6 +234,10 @@ if (wanted('eventstoredb')) {
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
 const stamp = new Date().toISOString();
 for (const r of results) r.measuredAt = stamp;
+// Backends measured in an earlier run (BENCH_BACKENDS picks some) keep their figures, each with its own date.
+const earlier: Result[] = existsSync(resultsUrl)
+  ? (JSON.parse(readFileSync(resultsUrl, 'utf8')) as { results: Result[] }).results
+  : [];
 for (const r of earlier) if (!results.some((n) => n.backend === r.backend)) results.push(r);
 writeFileSync(resultsUrl, `${JSON.stringify({ machine, results }, null, 2)}\n`);
 const rows = results.map(
