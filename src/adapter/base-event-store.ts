@@ -220,6 +220,15 @@ export abstract class BaseEventStore implements EventStore {
     } catch (err) {
       return Promise.reject(err);
     }
+    // An import's events all carry their recorded time (validation requires it of every event).
+    if (prepared.events[0]?.createdAt !== undefined && this.capabilities.preserveCreatedAt !== true) {
+      return Promise.reject(
+        new NotSupportedError(
+          `append('${prepared.streamId}', { preserveCreatedAt: true })`,
+          'preserveCreatedAt',
+        ),
+      );
+    }
     return this.#calls
       .run('append', prepared.streamId, (call) => this._append(prepared, call))
       .then((result) => {

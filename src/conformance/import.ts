@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
-import type { NewEvent } from '../index.js';
+import { describe, expect, it, type TestContext } from 'vitest';
+import type { EventStore, NewEvent } from '../index.js';
 import {
   type ConformanceTarget,
   readPrefix,
   readStream,
+  skipUnlessCapable,
   streamId,
   uniquePrefix,
   useStore,
@@ -15,11 +16,17 @@ function recorded(i: number, createdAt: Date, metadata = {}): NewEvent {
   return { id: randomUUID(), type: 'Imported', data: { i }, metadata, createdAt };
 }
 
+/** Skips the test, visibly, on an adapter that does not keep imported events' `createdAt`. */
+export function needsImport(ctx: TestContext, store: EventStore): void {
+  skipUnlessCapable(ctx, store.capabilities.preserveCreatedAt === true, 'preserveCreatedAt');
+}
+
 export function importTests(target: ConformanceTarget): void {
   describe('import (preserveCreatedAt)', () => {
     const h = useStore(target);
 
-    it('keeps each event createdAt to the millisecond, on readStream and readAll, metadata untouched', async () => {
+    it('keeps each event createdAt to the millisecond, on readStream and readAll, metadata untouched', async (ctx) => {
+      needsImport(ctx, h.store);
       const prefix = uniquePrefix();
       const id = `${prefix}${streamId()}`;
       const times = [
@@ -40,7 +47,8 @@ export function importTests(target: ConformanceTarget): void {
       }
     });
 
-    it('stamps an ordinary append with the store clock, beside imported events of the same stream', async () => {
+    it('stamps an ordinary append with the store clock, beside imported events of the same stream', async (ctx) => {
+      needsImport(ctx, h.store);
       const id = streamId();
       const old = new Date('2010-06-01T12:00:00.000Z');
       await h.store.append(id, [recorded(1, old)], { preserveCreatedAt: true });
@@ -52,7 +60,8 @@ export function importTests(target: ConformanceTarget): void {
       expect(Math.abs(second!.createdAt.getTime() - before)).toBeLessThan(3_600_000);
     });
 
-    it('recognises a retried import by its event ids and keeps the first createdAt', async () => {
+    it('recognises a retried import by its event ids and keeps the first createdAt', async (ctx) => {
+      needsImport(ctx, h.store);
       const id = streamId();
       const batch = [
         recorded(1, new Date('2020-01-01T00:00:00.000Z')),
@@ -99,6 +108,21 @@ export function importTests(target: ConformanceTarget): void {
       }
       expect(await h.store.streamVersion(id)).toBe(0);
       expect(await readStream(h.store, id)).toEqual([]);
+    });
+
+    it('is NOT_SUPPORTED, writing nothing, on an adapter that does not declare preserveCreatedAt', async (ctx) => {
+      skipUnlessCapable(
+        ctx,
+        h.store.capabilities.preserveCreatedAt !== true,
+        'an adapter without preserveCreatedAt',
+      );
+      const id = streamId();
+      const event = recorded(0, new Date('2020-01-01T00:00:00.000Z'));
+      await expect(h.store.append(id, [event], { preserveCreatedAt: true })).rejects.toMatchObject({
+        code: 'NOT_SUPPORTED',
+        capability: 'preserveCreatedAt',
+      });
+      expect(await h.store.streamVersion(id)).toBe(0);
     });
   });
 }

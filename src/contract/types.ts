@@ -184,6 +184,12 @@ export interface Capabilities {
    * subscription is `NOT_SUPPORTED`.
    */
   readonly transactionalSubscriptions?: boolean;
+  /**
+   * True when the adapter keeps an imported event's own `createdAt` ({@link AppendOptions.preserveCreatedAt}).
+   * Absent or false: an append with that option rejects with `NOT_SUPPORTED` before anything is written, and the
+   * suite skips the import tests visibly.
+   */
+  readonly preserveCreatedAt?: boolean;
 }
 
 /**

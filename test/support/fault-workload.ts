@@ -39,13 +39,12 @@ async function readEverything(store: EventStore, streams: string[], tailMs: numb
   const until = Date.now() + tailMs;
   for (;;) {
     const after = all.at(-1)?.position ?? 0n;
-    all.push(
-      ...(await retryRead(async () => {
-        const out: RecordedEvent[] = [];
-        for await (const e of store.readAll({ after })) out.push(e);
-        return out;
-      })),
-    );
+    // Appended one by one: a spread of 100,000+ events would overflow the call stack.
+    await retryRead(async () => {
+      const out: RecordedEvent[] = [];
+      for await (const e of store.readAll({ after })) out.push(e);
+      for (const e of out) all.push(e);
+    });
     if (all.length >= expected || Date.now() > until) break;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -169,6 +169,7 @@ export class DynamoDBEventStore extends BaseEventStore {
       idempotencyWindow: this.#window,
       lifecycle: true,
       snapshots: true,
+      preserveCreatedAt: true,
       transactionalSubscriptions: true,
     });
   }

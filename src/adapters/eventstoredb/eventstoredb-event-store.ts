@@ -110,6 +110,7 @@ export class EventStoreDBEventStore extends BaseEventStore {
       lifecycle: true,
       // One `$snapshot-<id>` stream per stream, with `$maxCount` 1 (see snapshots.ts).
       snapshots: true,
+      preserveCreatedAt: true,
     });
   }
 

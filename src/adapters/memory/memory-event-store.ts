@@ -79,6 +79,7 @@ export class MemoryEventStore extends BaseEventStore {
       idempotencyWindow: 'stream' as const,
       lifecycle: true,
       snapshots: true,
+      preserveCreatedAt: true,
     });
   }
 

@@ -73,6 +73,7 @@ export const POSTGRES_CAPABILITIES: Capabilities = Object.freeze({
   idempotencyWindow: 'stream' as const,
   lifecycle: true,
   snapshots: true,
+  preserveCreatedAt: true,
   transactionalSubscriptions: true,
 });
 
