@@ -13,6 +13,7 @@ export {
 } from './contract/validate.js';
 export { SNAPSHOT_OVERHEAD_BYTES } from './contract/validate-snapshot.js';
 export * from './copy/index.js';
+export * from './projections/index.js';
 export * from './upcasting/index.js';
 export type { CreateEventStoreOptions } from './url-options.js';
 
