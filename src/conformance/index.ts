@@ -10,6 +10,7 @@ import { importTests } from './import.js';
 import { lifecycleDeleteTests } from './lifecycle-delete.js';
 import { lifecycleMetadataTests } from './lifecycle-metadata.js';
 import { modelTests } from './model.js';
+import { projectionTests } from './projections.js';
 import { readAllTests } from './read-all.js';
 import { readStreamTests } from './read-stream.js';
 import { snapshotTests } from './snapshots.js';
@@ -48,5 +49,6 @@ export function describeEventStoreConformance(target: ConformanceTarget): void {
     lifecycleDeleteTests(target);
     lifecycleMetadataTests(target);
     subscriptionTests(target);
+    projectionTests(target);
   });
 }
