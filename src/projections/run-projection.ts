@@ -65,6 +65,23 @@ interface Feed {
   target: ReadModelTarget;
   subscription: Subscription;
   handled: bigint | undefined;
+  /** Called after each handled event. */
+  progress: Array<() => void>;
+}
+
+/** Resolves once `f` has handled the event at `goal` (or past it); rejects if its subscription ends first. */
+async function reach(f: Feed, goal: bigint | undefined): Promise<void> {
+  if (goal === undefined) return;
+  let ended = false;
+  const end = f.subscription.done.then(() => {
+    ended = true;
+  });
+  end.catch(() => {});
+  while ((f.handled ?? 0n) < goal) {
+    await Promise.race([new Promise<void>((resolve) => f.progress.push(resolve)), end]);
+    if (ended && (f.handled ?? 0n) < goal)
+      throw new Error(`${f.subscription.name} stopped before catching up`);
+  }
 }
 
 /**
@@ -92,7 +109,12 @@ export async function startProjection<Db>(
       : 'at-least-once';
 
   const feed = (target: ReadModelTarget): Feed => {
-    const f: Feed = { target, handled: undefined, subscription: undefined as unknown as Subscription };
+    const f: Feed = {
+      target,
+      handled: undefined,
+      progress: [],
+      subscription: undefined as unknown as Subscription,
+    };
     const handle = async (event: RecordedEvent, tx: unknown): Promise<void> => {
       const handler = projection.handlers[event.type];
       if (handler !== undefined) {
@@ -100,6 +122,7 @@ export async function startProjection<Db>(
         await handler(event, { db: writer, target, delivery });
       }
       f.handled = event.position;
+      for (const notify of f.progress.splice(0)) notify();
     };
     f.subscription = store.subscribe({
       ...subscribeOptions,
@@ -154,6 +177,9 @@ export async function startProjection<Db>(
     const fresh = feed(next);
     try {
       await fresh.subscription.caughtUp;
+      // The old generation kept following while the new one replayed: switch once the new one is where it is.
+      const oldName = subscriptionNameOf(projection.name, old.target.generation);
+      await reach(fresh, max(await store.checkpoints.load(oldName), old.handled));
       if (stopped) throw new InvalidArgumentError('the projection stopped during the rebuild', {});
     } catch (err) {
       await fresh.subscription.stop();
