@@ -72,7 +72,10 @@ export interface SqlReadModelOptions {
   columns: string;
   /** The schema of the tables and the view; the connection's `search_path` when absent. */
   schema?: string;
-  /** Statements run after the table is created, e.g. indexes; `{table}` stands for the generation's table. */
+  /**
+   * Statements run after the table is created, e.g. indexes: `{table}` stands for the generation's quoted table,
+   * `{name}` for its bare name (to name an index: `CREATE INDEX IF NOT EXISTS {name}_status ON {table} (status)`).
+   */
   afterCreate?: readonly string[];
 }
 
@@ -131,7 +134,9 @@ export function sqlReadModel(options: SqlReadModelOptions): SqlReadModel {
       await ensureRegistry(db);
       const table = qualify(target.name);
       await db.query(`CREATE TABLE IF NOT EXISTS ${table} (${columns})`);
-      for (const statement of afterCreate) await db.query(statement.replaceAll('{table}', table));
+      for (const statement of afterCreate) {
+        await db.query(statement.replaceAll('{table}', table).replaceAll('{name}', target.name));
+      }
     },
     async drop(db, target) {
       await db.query(`DROP TABLE IF EXISTS ${qualify(target.name)}`);
