@@ -16,6 +16,7 @@ export interface ProjectionSpecificationOptions<Db> {
   read: (db: Db) => unknown;
   /** Releases the database after each case. */
   close?: (db: Db) => Promise<void> | void;
+  /** Upcasters the projection reads the given events through; the given events are stored as written. */
   upcasters?: Upcasters;
 }
 
@@ -52,12 +53,15 @@ export const ProjectionSpecification = {
               reject(new TypeError('Call .then(expected read model); do not await given()'));
               return;
             }
-            let store: EventStore = createMemoryEventStore();
-            if (options.upcasters) store = withUpcasting(store, options.upcasters);
+            // The given events are the stored history, as written (an event without a schemaVersion is version 1);
+            // the projection reads them through the upcasters.
+            const stored = createMemoryEventStore();
+            const store: EventStore = options.upcasters ? withUpcasting(stored, options.upcasters) : stored;
             const db = await options.db();
             try {
-              for (const { streamId = 'specification', ...event } of history)
-                await store.append(streamId, [event]);
+              for (const { streamId = 'specification', ...event } of history) {
+                await stored.append(streamId, [event]);
+              }
               const running = await startProjection(store, projection, { db });
               try {
                 await running.caughtUp;
