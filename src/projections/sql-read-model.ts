@@ -162,8 +162,16 @@ export function sqlReadModel(options: SqlReadModelOptions): SqlReadModel {
       );
       return rows[0]?.generation;
     },
-    inTransaction: (tx) => ({
-      query: <R>(text: string, params?: readonly unknown[]) => (tx as SqlClient).query<R>(text, params),
-    }),
+    inTransaction: (tx) => {
+      if (typeof (tx as Partial<SqlClient> | null)?.query !== 'function') {
+        throw new InvalidArgumentError(
+          "sameDatabase: this store's transaction is not PostgreSQL's, so a SQL read model cannot join it",
+          { argument: 'sameDatabase' },
+        );
+      }
+      return {
+        query: <R>(text: string, params?: readonly unknown[]) => (tx as SqlClient).query<R>(text, params),
+      };
+    },
   };
 }
