@@ -146,6 +146,8 @@ export async function startProjection<Db>(
   let current = feed(targetOf(projection.name, generation));
   let rebuilding: Promise<void> | undefined;
   let stopped = false;
+  /** The new generation's feed while a rebuild runs: `stop()` stops it too. */
+  let replaying: Feed | undefined;
   let caughtUp = current.subscription.caughtUp;
   let resolveDone!: () => void;
   let rejectDone!: (err: unknown) => void;
@@ -175,6 +177,7 @@ export async function startProjection<Db>(
     await model.drop(db, next);
     await model.create(db, next);
     const fresh = feed(next);
+    replaying = fresh;
     try {
       await fresh.subscription.caughtUp;
       // The old generation kept following while the new one replayed: switch once the new one is where it is.
@@ -184,6 +187,8 @@ export async function startProjection<Db>(
     } catch (err) {
       await fresh.subscription.stop();
       throw err;
+    } finally {
+      replaying = undefined;
     }
     await model.activate(db, next);
     current = fresh;
@@ -226,6 +231,7 @@ export async function startProjection<Db>(
     },
     async stop() {
       stopped = true;
+      await replaying?.subscription.stop();
       await rebuilding?.catch(() => {});
       await current.subscription.stop();
     },
