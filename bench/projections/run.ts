@@ -96,6 +96,7 @@ const results: Result[] = [];
 {
   const server = await startPostgres();
   const pool = new pg.Pool({ connectionString: server.url, max: 8 });
+  pool.on('error', () => {});
   const store = await createPostgresEventStore(pool, { schema: `bench_${randomBytes(4).toString('hex')}` });
   try {
     results.push(await bench('postgres', store, sqlClient(pool)));
