@@ -246,5 +246,30 @@ export function lifecycleDeleteTests(target: ConformanceTarget): void {
         await expect(h.store.append(id, batch.slice(2))).resolves.toMatchObject({ nextExpectedVersion: 3 });
       });
     });
+
+    describe('and subscriptions', () => {
+      it('a catch-up subscription delivers none of the deleted, tombstoned or truncated events', async (ctx) => {
+        needsLifecycle(ctx, h.store);
+        const prefix = uniquePrefix();
+        const [soft, hard, cut] = [`${prefix}soft`, `${prefix}hard`, `${prefix}cut`];
+        await h.store.append(soft, events(2));
+        await h.store.append(hard, events(2));
+        await h.store.append(cut, events(3));
+        await h.store.deleteStream(soft);
+        await h.store.deleteStream(hard, { hard: true });
+        await h.store.truncateStream(cut, { before: 3 });
+        const seen: Array<[string, number]> = [];
+        const sub = h.store.subscribe({
+          filter: { streamPrefix: prefix },
+          handler: (e) => {
+            seen.push([e.streamId, e.version]);
+          },
+        });
+        await sub.caughtUp;
+        await sub.stop();
+        await sub.done;
+        expect(seen).toEqual([[cut, 3]]);
+      });
+    });
   });
 }
