@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type ErrorContext, mapError } from './map-error.js';
-import { isUnknownOutcome, type RetryPolicy, withRetry } from './retry.js';
+import { mayHaveLostWrites, type RetryPolicy, withRetry } from './retry.js';
 
 /** What the adapter's parts share: the client, the table, and how to call DynamoDB with retries. */
 export class StoreContext {
@@ -11,8 +11,8 @@ export class StoreContext {
   /** Counts retries, for tests and diagnosis. */
   retries = 0;
   /**
-   * Called whenever a request fails with an unknown outcome or a lost connection (see `isUnknownOutcome`): what this
-   * store remembers of the table may no longer hold.
+   * Called whenever a request fails with an unknown outcome, a lost connection or a passed deadline (see
+   * `mayHaveLostWrites`): what this store remembers of the table may no longer hold.
    */
   onUnknownOutcome: () => void = () => {};
 
@@ -32,7 +32,7 @@ export class StoreContext {
         this.retries++;
       },
       onError: (err) => {
-        if (isUnknownOutcome(err)) this.onUnknownOutcome();
+        if (mayHaveLostWrites(err)) this.onUnknownOutcome();
       },
     });
   }

@@ -92,6 +92,11 @@ export function isUnknownOutcome(err: unknown): boolean {
   return isRetryable(err, true) && !isRetryable(err, false);
 }
 
+/** An unknown outcome, or a request that passed its deadline (never retried): the backend may have lost writes. */
+export function mayHaveLostWrites(err: unknown): boolean {
+  return nameOf(err) === 'TimeoutError' || isUnknownOutcome(err);
+}
+
 export function backoffMs(attempt: number, policy: RetryPolicy): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
   return Math.random() * ceiling;

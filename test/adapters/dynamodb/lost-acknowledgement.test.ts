@@ -28,17 +28,25 @@ afterEach(async () => {
 
 type When = 'before' | 'after';
 
-/** A store whose client fails the requests `fault` picks: 'before' sending (refused), or 'after' (answer lost). */
-function open(fault: (command: string) => When | undefined) {
+const refused = () => Object.assign(new Error('connect ECONNREFUSED (injected)'), { code: 'ECONNREFUSED' });
+const timedOut = () =>
+  Object.assign(new Error('request exceeded the requestTimeout (injected)'), {
+    name: 'TimeoutError',
+    code: 'ETIMEDOUT',
+  });
+
+/**
+ * A store whose client fails the requests `fault` picks: 'before' sending (with `error`, ECONNREFUSED by default), or
+ * 'after' (the answer lost).
+ */
+function open(fault: (command: string) => When | undefined, error: () => Error = refused) {
   const client = rawClient();
   const sent: string[] = [];
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const command = String(context.commandName).replace(/Command$/, '');
       const when = fault(command);
-      const refused = () =>
-        Object.assign(new Error(`connect ECONNREFUSED (injected)`), { code: 'ECONNREFUSED' });
-      if (when === 'before') throw refused();
+      if (when === 'before') throw error();
       sent.push(command);
       const out = await next(args);
       if (when === 'after')
@@ -91,23 +99,27 @@ async function acknowledgedThenLost(store: DynamoDBEventStore, streamId: string)
 }
 
 describe('DynamoDB adapter: acknowledged writes the backend lost', () => {
-  it('checks the previous event again once any request failed with a lost connection, so no version gap opens', async () => {
-    let down = false;
-    const { store } = open(() => (down ? 'before' : undefined));
-    const streamId = `lost-${randomUUID()}`;
-    await acknowledgedThenLost(store, streamId);
-    // The server restarts: this store finds out through another stream's append.
-    down = true;
-    await expect(store.append(`other-${randomUUID()}`, events(1))).rejects.toMatchObject({
-      code: 'UNAVAILABLE',
-    });
-    down = false;
-    await expect(store.append(streamId, events(3), { expectedVersion: 3 })).rejects.toMatchObject({
-      code: 'WRONG_EXPECTED_VERSION',
-      actualVersion: 1,
-    });
-    expect(await storedVersions(streamId)).toEqual([1]);
-  });
+  it.each([
+    ['a lost connection', refused, 'UNAVAILABLE'],
+    ['a passed deadline', timedOut, 'TIMEOUT'],
+  ])(
+    'checks the previous event again once any request failed with %s, so no version gap opens',
+    async (_, error, code) => {
+      let down = false;
+      const { store } = open(() => (down ? 'before' : undefined), error);
+      const streamId = `lost-${randomUUID()}`;
+      await acknowledgedThenLost(store, streamId);
+      // The server restarts: this store finds out through another stream's append.
+      down = true;
+      await expect(store.append(`other-${randomUUID()}`, events(1))).rejects.toMatchObject({ code });
+      down = false;
+      await expect(store.append(streamId, events(3), { expectedVersion: 3 })).rejects.toMatchObject({
+        code: 'WRONG_EXPECTED_VERSION',
+        actualVersion: 1,
+      });
+      expect(await storedVersions(streamId)).toEqual([1]);
+    },
+  );
 
   it('does not resend a transaction that skipped the check after its connection failed: it checks the previous event', async () => {
     let refuse = 0;
