@@ -61,6 +61,7 @@ export async function appendEvents(deps: AppendDeps, append: PreparedAppend): Pr
           base + n,
           outcome.range.last,
           append.events.map((e) => e.id),
+          outcome.epoch,
         );
         return { nextExpectedVersion: base + n, lastPosition: outcome.range.last };
       case 'duplicate-of-one':

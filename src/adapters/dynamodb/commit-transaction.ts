@@ -20,6 +20,7 @@ import {
 } from './items.js';
 import { mapError } from './map-error.js';
 import { fillOwnRange, type PositionRange } from './positions.js';
+import { isUnknownOutcome } from './retry.js';
 import type { StreamHeads } from './stream-heads.js';
 
 function claimOf(item: Item | undefined) {
@@ -28,7 +29,8 @@ function claimOf(item: Item | undefined) {
 
 /** What became of one append in a commit. */
 export type CommitOutcome =
-  | { kind: 'committed'; range: PositionRange }
+  /** `epoch`: the heads' epoch before the transaction was sent, for `StreamHeads.record`. */
+  | { kind: 'committed'; range: PositionRange; epoch: number }
   /** The stream is no longer at `base` (or never was): read it and decide again. */
   | { kind: 'moved' }
   /** A one-event append whose event is already stored at base + 1 with the same id. */
@@ -44,8 +46,11 @@ export interface Planned {
   checkBase: boolean;
 }
 
-/** An append's outcome, or 'again': nothing of it was written, commit it again with new positions. */
-export type AttemptOutcome = CommitOutcome | 'again';
+/**
+ * An append's outcome, or 'again': nothing of it was written, commit it again with new positions; or 'recheck': the
+ * outcome is unknown and the transaction skipped a base check, commit it again with new positions and the check.
+ */
+export type AttemptOutcome = CommitOutcome | 'again' | 'recheck';
 
 /** Thrown by a commit to have its members committed one by one. */
 export class SplitGroup extends Error {}
@@ -119,19 +124,30 @@ export async function sendCommit(
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   });
+  // A member that skipped its base check relies on what this store saw; after an unknown outcome or a lost connection
+  // the backend may have lost that (see StreamHeads.clear), so such a transaction is never resent as it is.
+  const skipped = members.some((m) => m.base > 0 && !m.checkBase);
+  const epoch = heads.epoch;
   let reasons: NonNullable<TransactionCanceledException['CancellationReasons']>;
   try {
     // Transient failures are retried as the very same transaction, with the same token: never applied twice.
-    await ctx.retrying(() =>
-      ctx.client.send(new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: commitId })),
+    await ctx.retrying(
+      () =>
+        ctx.client.send(
+          new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: commitId }),
+        ),
+      !skipped,
     );
-    return layout.map((l): AttemptOutcome => ({ kind: 'committed', range: l.range }));
+    return layout.map((l): AttemptOutcome => ({ kind: 'committed', range: l.range, epoch }));
   } catch (err) {
     const cancelled = (err as { name?: string }).name === 'TransactionCanceledException';
     reasons = cancelled ? ((err as TransactionCanceledException).CancellationReasons ?? []) : [];
     if (!reasons.some((r) => r.Code === 'ConditionalCheckFailed')) {
       // Unknown outcome or a hard failure: the filler's condition leaves a committed claim alone.
       await fillOwnRange(ctx, range);
+      // Once the filler is in, this attempt can no longer commit; the next one checks every base event, so it fails
+      // on its puts if this one did commit, and on its check if the base event is gone.
+      if (skipped && isUnknownOutcome(err)) return members.map((): AttemptOutcome => 'recheck');
       if ((err as { name?: string }).name === 'ValidationException' && members.length > 1) {
         throw new SplitGroup();
       }
@@ -145,7 +161,7 @@ export async function sendCommit(
   const failed = (i: number) => i >= 0 && reasons[i]?.Code === 'ConditionalCheckFailed';
   if (failed(claimAt) && claimOf(reasons[claimAt]!.Item)?.commitId === commitId) {
     // An earlier try of this very transaction committed and its answer was lost.
-    return layout.map((l): AttemptOutcome => ({ kind: 'committed', range: l.range }));
+    return layout.map((l): AttemptOutcome => ({ kind: 'committed', range: l.range, epoch }));
   }
   // Nothing of this attempt was written: give its positions up, settle the members that failed, and commit
   // the others again (a filler at the claim's key, from a reader that gave up waiting, fails them all).
@@ -166,7 +182,7 @@ export async function sendCommit(
       const reorder = ref !== undefined && ref.position >= layout[i]!.range.first;
       if (reorder) {
         // Remember where the base event lies, so that the next group does not use positions below it.
-        heads.record(m.append.streamId, ref.version, ref.position, ref.id === '' ? [] : [ref.id]);
+        heads.record(m.append.streamId, ref.version, ref.position, ref.id === '' ? [] : [ref.id], epoch);
       }
       return reorder ? { kind: 'reorder' } : { kind: 'moved' };
     } else {

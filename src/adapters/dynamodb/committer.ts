@@ -80,16 +80,30 @@ export class DynamoDBCommitter {
 
   /** Commits `members`, taking new positions for those whose transaction failed on another member's condition. */
   async #commit(members: readonly Planned[]): Promise<CommitOutcome[]> {
+    const planned = [...members];
     const outcomes: AttemptOutcome[] = members.map(() => 'again');
     for (;;) {
-      const pending = members.flatMap((_, i) => (outcomes[i] === 'again' ? [i] : []));
+      const pending = planned.flatMap((_, i) => (outcomes[i] === 'again' ? [i] : []));
       if (pending.length === 0) return outcomes as CommitOutcome[];
-      const group = pending.map((i) => members[i]!);
+      // Decided again at each send: the store may have forgotten a base event since the append was handed in.
+      for (const i of pending) {
+        const m = planned[i]!;
+        if (!m.checkBase && this.#mustCheckBase(m.append.streamId, m.base))
+          planned[i] = { ...m, checkBase: true };
+      }
+      const group = pending.map((i) => planned[i]!);
       const range = await this.#allocator.allocate(group.reduce((n, m) => n + m.append.events.length, 0));
       this.commits++;
       const attempt = await sendCommit(this.#ctx, this.#heads, group, range);
       attempt.forEach((outcome, k) => {
-        outcomes[pending[k]!] = outcome;
+        const i = pending[k]!;
+        if (outcome === 'recheck') {
+          const m = planned[i]!;
+          planned[i] = { ...m, checkBase: m.base > 0 };
+          outcomes[i] = 'again';
+        } else {
+          outcomes[i] = outcome;
+        }
       });
     }
   }

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type ErrorContext, mapError } from './map-error.js';
-import { type RetryPolicy, withRetry } from './retry.js';
+import { mayHaveLostWrites, type RetryPolicy, withRetry } from './retry.js';
 
 /** What the adapter's parts share: the client, the table, and how to call DynamoDB with retries. */
 export class StoreContext {
@@ -10,6 +10,11 @@ export class StoreContext {
   readonly retry: RetryPolicy;
   /** Counts retries, for tests and diagnosis. */
   retries = 0;
+  /**
+   * Called whenever a request fails with an unknown outcome, a lost connection or a passed deadline (see
+   * `mayHaveLostWrites`): what this store remembers of the table may no longer hold.
+   */
+  onUnknownOutcome: () => void = () => {};
 
   constructor(client: DynamoDBClient, tableName: string, bucketSize: bigint, retry: RetryPolicy) {
     this.client = client;
@@ -25,6 +30,9 @@ export class StoreContext {
       policy: this.retry,
       onRetry: () => {
         this.retries++;
+      },
+      onError: (err) => {
+        if (mayHaveLostWrites(err)) this.onUnknownOutcome();
       },
     });
   }

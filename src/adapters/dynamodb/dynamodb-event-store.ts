@@ -154,6 +154,7 @@ export class DynamoDBEventStore extends BaseEventStore {
     }
     this.#allocator = new PositionAllocator(this.#ctx);
     this.#heads = new StreamHeads(10_000, this.#window);
+    this.#ctx.onUnknownOutcome = () => this.#heads.clear();
     this.#committer = new DynamoDBCommitter(
       this.#ctx,
       this.#allocator,

@@ -83,6 +83,20 @@ export function isRetryable(err: unknown, idempotent: boolean): boolean {
   return isNetworkError(err);
 }
 
+/**
+ * True for a failure after which the request may or may not have been applied, or the connection to the backend was
+ * lost: the backend may also have restarted meanwhile, and one that keeps its data in a local file (DynamoDB Local
+ * killed with SIGKILL) may have lost writes it had already acknowledged.
+ */
+export function isUnknownOutcome(err: unknown): boolean {
+  return isRetryable(err, true) && !isRetryable(err, false);
+}
+
+/** An unknown outcome, or a request that passed its deadline (never retried): the backend may have lost writes. */
+export function mayHaveLostWrites(err: unknown): boolean {
+  return nameOf(err) === 'TimeoutError' || isUnknownOutcome(err);
+}
+
 export function backoffMs(attempt: number, policy: RetryPolicy): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
   return Math.random() * ceiling;
@@ -95,12 +109,19 @@ export function sleep(ms: number): Promise<void> {
 /** Calls `fn` until it succeeds, fails for good, or runs out of attempts; the last error is rethrown. */
 export async function withRetry<T>(
   fn: () => Promise<T>,
-  options: { idempotent: boolean; policy: RetryPolicy; onRetry?: (err: unknown, attempt: number) => void },
+  options: {
+    idempotent: boolean;
+    policy: RetryPolicy;
+    onRetry?: (err: unknown, attempt: number) => void;
+    /** Called on every failed attempt, retried or not. */
+    onError?: (err: unknown) => void;
+  },
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
+      options.onError?.(err);
       if (attempt + 1 >= options.policy.maxAttempts || !isRetryable(err, options.idempotent)) throw err;
       options.onRetry?.(err, attempt + 1);
       await sleep(backoffMs(attempt, options.policy));

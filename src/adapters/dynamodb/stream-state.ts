@@ -93,6 +93,7 @@ export async function readState(
   const n = append.events.length;
   const exact = typeof append.expectedVersion === 'number';
   const window = exact ? 1 : Math.max(idempotencyWindow, n, 1);
+  const epoch = heads.epoch;
   const view = await readView(ctx, append.streamId, window, 'append');
   const recent = view.events;
   const state: StreamState = {
@@ -107,7 +108,13 @@ export async function readState(
     state.recentIds.set(r.id, r.version);
   }
   if (recent[0] && recent[0].version === view.version && !view.tombstoned) {
-    heads.record(append.streamId, recent[0].version, recent[0].position, recent.map((r) => r.id).reverse());
+    heads.record(
+      append.streamId,
+      recent[0].version,
+      recent[0].position,
+      recent.map((r) => r.id).reverse(),
+      epoch,
+    );
   }
   const e = append.expectedVersion;
   if (typeof e === 'number' && e < state.version && n > 0 && !view.tombstoned) {
