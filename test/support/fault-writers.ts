@@ -31,6 +31,8 @@ export interface WorkloadOptions {
   /** Called before an append is first sent, and when it is acknowledged. */
   onAttempt?: (attempt: Attempt) => void;
   onAck?: (attempt: Attempt) => void;
+  /** Awaited before each new append (never between retries of one): lets a test hold the writers between appends. */
+  gate?: () => Promise<void>;
 }
 
 function batch(i: number): NewEvent[] {
@@ -54,6 +56,8 @@ export async function runWriters(options: WorkloadOptions): Promise<Attempt[]> {
       exact: s % 2 === 0,
     }));
     for (let i = 0; !options.stop(); i++) {
+      await options.gate?.();
+      if (options.stop()) break;
       const stream = streams[i % streams.length]!;
       const events = batch(i);
       const attempt: Attempt = { streamId: stream.id, ids: events.map((e) => e.id!) };

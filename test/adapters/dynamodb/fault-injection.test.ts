@@ -18,6 +18,9 @@ import { freePort } from '../../support/free-port.js';
 const ACKS_PER_PHASE = 20;
 /** The longest a phase waits for them. */
 const PHASE_CAP_MS = 60_000;
+const WRITERS = 6;
+/** How long DynamoDB Local is left idle before the kill (see the test). */
+const IDLE_BEFORE_KILL_MS = 1_000;
 
 let dbPath = '';
 let port = 0;
@@ -37,10 +40,12 @@ afterAll(async () => {
   await rm(dbPath, { recursive: true, force: true });
 });
 
-function killAndRestart(): Promise<void> {
+/** Kills DynamoDB Local with SIGKILL; `whileDown` runs once it is dead, before the restart on the same files. */
+function killAndRestart(whileDown: () => void): Promise<void> {
   restarting = (async () => {
     process.kill(local!.pid!, 'SIGKILL');
     await local!.stop();
+    whileDown();
     local = await startDynamoDBLocal({ own: true, dbPath, port });
   })();
   return restarting;
@@ -76,13 +81,40 @@ it('loses and duplicates nothing when DynamoDB Local is killed and restarted und
       while (acks < target && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     })();
   };
+  // DynamoDB Local is not durable across SIGKILL: it can lose a transaction it acknowledged a few milliseconds
+  // before the kill (measured with the raw SDK: 2 of 97 transactions, acknowledged 1 ms and 13 ms before it; none of
+  // 141 PutItems). The real service acknowledges only durable writes. So the writers are held between appends and
+  // the server left idle for a second before the kill; they resume the moment it is dead, so every append of theirs
+  // meets the dead and then the restarting server and is retried. Answers lost while a commit is in flight are
+  // tested deterministically in lost-acknowledgement.test.ts and retries.test.ts.
+  let held = false;
+  let waiting = 0;
+  let release: () => void = () => {};
+  let resumed = Promise.resolve();
+  const gate = async () => {
+    if (!held) return;
+    waiting++;
+    await resumed;
+    waiting--;
+  };
   // Conditions, not a schedule: the kill comes once writers have had appends acknowledged, and the run ends once
   // they have had more acknowledged after the restart, however slow a loaded machine makes DynamoDB Local.
   const chaos = (async () => {
     await moreAcks(ACKS_PER_PHASE, PHASE_CAP_MS);
     acksBefore = acks;
+    resumed = new Promise<void>((r) => {
+      release = r;
+    });
+    held = true;
+    for (const until = Date.now() + PHASE_CAP_MS; waiting < WRITERS && !stop && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, IDLE_BEFORE_KILL_MS));
     const t = Date.now();
-    await killAndRestart();
+    await killAndRestart(() => {
+      held = false;
+      release();
+    });
     kills++;
     restartMs = Date.now() - t;
     await moreAcks(ACKS_PER_PHASE, PHASE_CAP_MS);
@@ -92,7 +124,8 @@ it('loses and duplicates nothing when DynamoDB Local is killed and restarted und
     const [attempts] = await Promise.all([
       runWriters({
         store: () => store,
-        writers: 6,
+        writers: WRITERS,
+        gate,
         streamsPerWriter: 4,
         stop: () => stop,
         unexpected,
