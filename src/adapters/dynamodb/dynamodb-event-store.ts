@@ -39,9 +39,7 @@ import {
   MAX_APPEND_BYTES,
   MAX_EVENT_BYTES,
   MAX_EVENTS_PER_APPEND,
-  pad,
-  STREAM_PREFIX,
-  VERSION_PREFIX,
+  versionRange,
 } from './items.js';
 import * as lifecycle from './lifecycle.js';
 import { PositionAllocator } from './positions.js';
@@ -230,12 +228,7 @@ export class DynamoDBEventStore extends BaseEventStore {
           ctx.client.send(
             new QueryCommand({
               TableName: ctx.tableName,
-              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-              ExpressionAttributeValues: {
-                ':pk': { S: STREAM_PREFIX + streamId },
-                ':from': { S: VERSION_PREFIX + pad(from) },
-                ':to': { S: VERSION_PREFIX + pad(to) },
-              },
+              ...versionRange(streamId, from, to),
               ScanIndexForward: forwards,
               ConsistentRead: true,
               ExclusiveStartKey: startKey,

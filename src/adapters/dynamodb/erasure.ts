@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { ErrorCodes, EventStoreError, type Operation } from '../../contract/index.js';
 import type { StoreContext } from './context.js';
-import { EVENT_ATTR, type Item, isEvent, pad, STREAM_PREFIX, VERSION_PREFIX } from './items.js';
+import { EVENT_ATTR, type Item, isEvent, versionRange } from './items.js';
 import { mapError } from './map-error.js';
 import { backoffMs, sleep } from './retry.js';
 import { erasedStub, STATE_ATTR, type StreamMeta, stateKey } from './stream-meta.js';
@@ -53,12 +53,7 @@ export async function erase(
       ctx.client.send(
         new QueryCommand({
           TableName: ctx.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: {
-            ':pk': { S: STREAM_PREFIX + streamId },
-            ':from': { S: VERSION_PREFIX + pad(from) },
-            ':to': { S: VERSION_PREFIX + pad(target - 1) },
-          },
+          ...versionRange(streamId, from, target - 1),
           ProjectionExpression: STUB_PROJECTION,
           ConsistentRead: true,
           Limit: ROUND,

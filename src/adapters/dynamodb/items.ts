@@ -97,6 +97,22 @@ export function pad(n: number | bigint): string {
   return n.toString().padStart(20, '0');
 }
 
+/** The key condition of a Query for the events of `streamId` from version `from` to `to`, both included. */
+export function versionRange(
+  streamId: string,
+  from: number,
+  to: number,
+): { KeyConditionExpression: string; ExpressionAttributeValues: Item } {
+  return {
+    KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+    ExpressionAttributeValues: {
+      ':pk': { S: STREAM_PREFIX + streamId },
+      ':from': { S: VERSION_PREFIX + pad(from) },
+      ':to': { S: VERSION_PREFIX + pad(to) },
+    },
+  };
+}
+
 export function streamKey(streamId: string, version: number): Item {
   return { pk: { S: STREAM_PREFIX + streamId }, sk: { S: VERSION_PREFIX + pad(version) } };
 }

@@ -7,9 +7,8 @@ import {
   EVENT_ATTR,
   type Item,
   isEvent,
-  pad,
   STREAM_PREFIX,
-  VERSION_PREFIX,
+  versionRange,
 } from './items.js';
 import {
   commit,
@@ -39,12 +38,7 @@ async function firstUnexpired(
       ctx.client.send(
         new QueryCommand({
           TableName: ctx.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: {
-            ':pk': { S: STREAM_PREFIX + streamId },
-            ':from': { S: VERSION_PREFIX + pad(start) },
-            ':to': { S: VERSION_PREFIX + pad(version) },
-          },
+          ...versionRange(streamId, start, version),
           ProjectionExpression: [
             EVENT_ATTR.eventId,
             EVENT_ATTR.version,

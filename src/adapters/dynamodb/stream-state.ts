@@ -1,16 +1,7 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { PreparedAppend, StreamIdLookup } from '../../contract/index.js';
 import type { StoreContext } from './context.js';
-import {
-  decodeRef,
-  type EventRef,
-  type Item,
-  isEvent,
-  pad,
-  REF_PROJECTION,
-  STREAM_PREFIX,
-  VERSION_PREFIX,
-} from './items.js';
+import { decodeRef, type EventRef, isEvent, REF_PROJECTION, versionRange } from './items.js';
 import type { StreamHead, StreamHeads } from './stream-heads.js';
 import { readView } from './stream-meta.js';
 
@@ -55,19 +46,13 @@ async function queryRange(
   hiddenBelow: number,
 ): Promise<EventRef[]> {
   if (Math.max(from, hiddenBelow) > to) return [];
-  const values: Item = {
-    ':pk': { S: STREAM_PREFIX + streamId },
-    ':from': { S: VERSION_PREFIX + pad(Math.max(from, hiddenBelow)) },
-    ':to': { S: VERSION_PREFIX + pad(to) },
-  };
   const out = await ctx.call(
     { operation: 'append', request: 'Query (stream)', streamId },
     () =>
       ctx.client.send(
         new QueryCommand({
           TableName: ctx.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: values,
+          ...versionRange(streamId, Math.max(from, hiddenBelow), to),
           ProjectionExpression: REF_PROJECTION,
           Limit: to - from + 1,
           ConsistentRead: true,
