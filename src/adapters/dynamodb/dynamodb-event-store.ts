@@ -379,7 +379,7 @@ export class DynamoDBEventStore extends BaseEventStore {
 
   protected override async _lastPosition(): Promise<bigint> {
     await this.#ensureReady();
-    return subscriptions.lastPosition(this.#ctx);
+    return subscriptions.lastPosition(this.#ctx, { holeTimeoutMs: this.#holeTimeoutMs, holes: this.#holes });
   }
 
   /**
