@@ -5,11 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { copyStore, verifyCopy } from '../../src/index.js';
+import { MemoryEventStore } from '../../src/adapters/memory/index.js';
+import { type Capabilities, copyStore, verifyCopy } from '../../src/index.js';
 import {
   KINDS,
   type Kind,
-  type LifecycleSample,
   portable,
   readAll,
   untilReadAllHas,
@@ -20,6 +20,14 @@ import {
 } from './support.js';
 
 const open = useFreshStores();
+
+/** A store as an adapter written before `importFirstVersion` declares itself. */
+class WithoutFirstVersion extends MemoryEventStore {
+  override readonly capabilities: Capabilities = (() => {
+    const { importFirstVersion: _, ...rest } = new MemoryEventStore().capabilities;
+    return rest;
+  })();
+}
 
 const PAIRS: Array<[Kind, Kind]> = KINDS.flatMap((from) =>
   KINDS.filter((to) => to !== from).map((to): [Kind, Kind] => [from, to]),
@@ -33,28 +41,20 @@ describe('copyStore between every pair of backends', () => {
       const target = await open(to);
       try {
         const n = await writeSample(source.store);
-        const startsPastOne = target.store.capabilities.importFirstVersion === true;
-        let life: LifecycleSample | undefined;
-        let total = n + 1;
-        let streams = 4;
-        if (startsPastOne) {
-          life = await writeLifecycleSample(source.store);
-          total = n + life.events;
-          streams = 3 + 4;
-        } else {
-          await writeDescribed(source.store, 'profile-only');
-        }
+        const life = await writeLifecycleSample(source.store);
+        const total = n + life.events;
+        const streams = 3 + 4;
         await untilReadAllHas(source.store, total);
         const result = await copyStore(source.store, target.store);
         expect(result).toMatchObject({ done: total, written: total, present: 0, streams });
-        expect(result.metadataWritten).toBe(life ? 2 : 1);
+        expect(result.metadataWritten).toBe(2);
         await untilReadAllHas(target.store, total);
         const [before, after] = [await readAll(source.store), await readAll(target.store)];
         expect(after.map(portable)).toEqual(before.map(portable));
         // Positions are the target's, in the source's order.
         for (let i = 1; i < after.length; i++) expect(after[i]!.position > after[i - 1]!.position).toBe(true);
         expect(await verifyCopy(source.store, target.store)).toMatchObject({ ok: true, mismatches: [] });
-        if (life) {
+        {
           expect(await target.store.streamVersion(life.truncated)).toBe(4);
           expect(await target.store.getStreamMetadata(life.truncated)).toMatchObject({
             metadata: { truncateBefore: 3 },
@@ -75,19 +75,9 @@ describe('copyStore between every pair of backends', () => {
 
         // Run again: nothing is written twice, and metadata that matches is left alone.
         const again = await copyStore(source.store, target.store);
-        expect(again).toMatchObject({ done: total + (life ? 1 : 0), metadataWritten: 0 });
+        expect(again).toMatchObject({ done: total + 1, metadataWritten: 0 });
         expect(again.written).toBe(0);
-        expect((await readAll(target.store)).length).toBe(total + (life ? 1 : 0));
-
-        if (!startsPastOne) {
-          // A stream that starts past version 1 needs what this target does not declare: nothing of it is written.
-          const late = await writeLifecycleSample(source.store, 'late-');
-          await expect(copyStore(source.store, target.store)).rejects.toMatchObject({
-            code: 'NOT_SUPPORTED',
-            capability: 'importFirstVersion',
-          });
-          expect(await target.store.streamVersion(late.truncated)).toBe(0);
-        }
+        expect((await readAll(target.store)).length).toBe(total + 1);
       } finally {
         await Promise.allSettled([source.close(), target.close()]);
       }
@@ -121,6 +111,23 @@ describe('copyStore between every pair of backends', () => {
       });
       await untilReadAllHas(target.store, total);
       expect(await verifyCopy(source.store, target.store)).toMatchObject({ ok: true, mismatches: [] });
+    } finally {
+      await Promise.allSettled([source.close(), target.close()]);
+    }
+  });
+
+  it('refuses a stream that starts past version 1 when the target lacks importFirstVersion, writing none of it', async () => {
+    const source = await open('memory');
+    const target = new WithoutFirstVersion();
+    try {
+      await writeDescribed(source.store, 'profile');
+      const late = await writeLifecycleSample(source.store, 'late-');
+      await expect(copyStore(source.store, target)).rejects.toMatchObject({
+        code: 'NOT_SUPPORTED',
+        capability: 'importFirstVersion',
+      });
+      expect(await target.streamVersion('profile')).toBe(1);
+      expect(await target.streamVersion(late.truncated)).toBe(0);
     } finally {
       await Promise.allSettled([source.close(), target.close()]);
     }
