@@ -256,10 +256,10 @@ const rows = results.map(
 const pg = results.find((r) => r.appendsWithSubscriber);
 const md = `# Subscriptions benchmark
 
-\`npm run bench:subscriptions\` on ${machine}, a shared VM loaded by other work (each row gives the 1-minute load
-average when its measurement started → ended, where recorded), so absolute figures are noisy; ratios are side by
-side in one run. Latency: append resolved → handler called, probes
-every 20 ms while 8 workers append single events. Catch-up: a subscription from the start over the stored events,
+\`npm run bench:subscriptions\` on ${machine}, a shared VM loaded by other work (each row gives the
+1-minute load average when its measurement started → ended, where recorded), so absolute figures are noisy; ratios
+are side by side in one run. Latency: append resolved → handler called, probes every 20 ms while 8 workers append
+single events. Catch-up: a subscription from the start over the stored events,
 against readAll over the same events, in the same run (medians of 2, interleaved).
 
 | backend | probes | p50 ms | p99 ms | max ms | catch-up events | readAll events/s | subscription events/s | ratio |
