@@ -105,8 +105,11 @@ async function catchUp(s: EventStore): Promise<void> {
   }
 }
 
-/** `writer` appends (probes and background); `s` subscribes. Another store on the same table has no wake signal. */
-async function live(s: EventStore, writer: EventStore = s): Promise<void> {
+/**
+ * `writer` appends the probes, `writers` the background (worker k on `writers[k % length]`); `s` subscribes. Another
+ * store on the same table has no wake signal; two writing stores commit at once, leaving holes in flight.
+ */
+async function live(s: EventStore, writer: EventStore = s, writers: EventStore[] = [writer]): Promise<void> {
   const probe = `lat-${randomUUID()}`;
   const seen = new Map<string, number>();
   const sub = s.subscribe({
@@ -122,7 +125,7 @@ async function live(s: EventStore, writer: EventStore = s): Promise<void> {
   const background = Promise.all(
     Array.from({ length: 8 }, async (_, w) => {
       for (let i = 0; !stop; i++) {
-        await writer.append(`bg-${w}-${i % 50}`, [event(i)]);
+        await writers[w % writers.length]!.append(`bg-${w}-${i % 50}`, [event(i)]);
         appends++;
       }
     }),
@@ -188,6 +191,16 @@ try {
     } finally {
       await other.close();
     }
+  }
+  if (what.includes('multi')) {
+    // Two other stores write, as two processes would: their commits overlap, so the log has holes in flight.
+    const others = [0, 1].map(() => new DynamoDBEventStore({ client, tableName: table }));
+    try {
+      await live(store, others[0], others);
+    } finally {
+      for (const o of others) await o.close();
+    }
+    console.log('claims queries (holes met) are the "Query claims" count above');
   }
   if (what.includes('catchup')) await catchUp(store);
   if (what.includes('idle')) await idle(store);
