@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import type { EventStore, RecordedEvent } from '../../src/index.js';
 import { createEventStore } from '../../src/index.js';
 import { startDynamoDBLocal } from '../../test/support/dynamodb-local.js';
@@ -20,7 +20,7 @@ import { startPostgres } from '../../test/support/postgres-server.js';
 import { median, throughput } from '../postgres/measure.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-/** Overrides the catch-up event count of every backend (defaults: 100,000; DynamoDB 10,000; emulator 20,000). */
+/** Overrides the catch-up event count of every backend (defaults: 100,000; emulator 20,000). */
 const EVENTS = process.env.BENCH_EVENTS === undefined ? undefined : Number(process.env.BENCH_EVENTS);
 
 interface Latency {
@@ -42,6 +42,8 @@ interface Result {
   /** When this backend was measured (runs may measure some backends only). */
   measuredAt?: string;
   seconds?: number;
+  /** The 1-minute load average when this backend's measurement started and ended: the machine is shared. */
+  loadAverage?: [number, number];
   latencyMs: Latency;
   catchUp: CatchUp;
   appendsWithSubscriber?: { none: number; one: number; ratio: number };
@@ -178,12 +180,19 @@ async function bench(
   const events = EVENTS ?? defaultEvents;
   console.log(`${backend}: latency…`);
   const store = await open();
+  const loadBefore = Math.round(loadavg()[0]! * 10) / 10;
   try {
     const latencyMs = await latency(store);
     console.log(`${backend}:`, latencyMs, 'catch-up…');
     const cu = await catchUp(store, events, batch);
     console.log(`${backend}:`, cu);
-    const result: Result = { backend, seconds: SECONDS, latencyMs, catchUp: cu };
+    const result: Result = {
+      backend,
+      seconds: SECONDS,
+      loadAverage: [loadBefore, Math.round(loadavg()[0]! * 10) / 10],
+      latencyMs,
+      catchUp: cu,
+    };
     if (appends) {
       result.appendsWithSubscriber = await appendsWithSubscriber(store);
       console.log(`${backend}:`, result.appendsWithSubscriber);
@@ -217,7 +226,7 @@ if (wanted('dynamodb')) {
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
     const url = `dynamodb://bench_subs_${randomUUID().slice(0, 8)}?region=us-east-1&endpoint=${encodeURIComponent(local.url)}`;
-    results.push(await bench('dynamodb', () => createEventStore(url), 10_000, 50));
+    results.push(await bench('dynamodb', () => createEventStore(url), 100_000, 50));
   } finally {
     await local.stop();
   }
@@ -242,18 +251,19 @@ for (const r of earlier) if (!results.some((n) => n.backend === r.backend)) resu
 writeFileSync(resultsUrl, `${JSON.stringify({ machine, results }, null, 2)}\n`);
 const rows = results.map(
   (r) =>
-    `| ${r.backend} (${r.measuredAt?.slice(0, 16)}Z, ${r.seconds} s) | ${r.latencyMs.p50} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.catchUp.events.toLocaleString('en')} | ${r.catchUp.readAllPerSec.toLocaleString('en')} | ${r.catchUp.subscriptionPerSec.toLocaleString('en')} | ${r.catchUp.ratio} |`,
+    `| ${r.backend} (${r.measuredAt?.slice(0, 16)}Z, ${r.seconds} s${r.loadAverage ? `, load ${r.loadAverage.join('→')}` : ''}) | ${r.latencyMs.probes} | ${r.latencyMs.p50} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.catchUp.events.toLocaleString('en')} | ${r.catchUp.readAllPerSec.toLocaleString('en')} | ${r.catchUp.subscriptionPerSec.toLocaleString('en')} | ${r.catchUp.ratio} |`,
 );
 const pg = results.find((r) => r.appendsWithSubscriber);
 const md = `# Subscriptions benchmark
 
-\`npm run bench:subscriptions\` on ${machine}, a shared VM under heavy load from other work (load average 15–20),
-so absolute figures are noisy; ratios are side by side in one run. Latency: append resolved → handler called, probes
-every 20 ms while 8 workers append single events. Catch-up: a subscription from the start over the stored events,
+\`npm run bench:subscriptions\` on ${machine}, a shared VM loaded by other work (each row gives the
+1-minute load average when its measurement started → ended, where recorded), so absolute figures are noisy; ratios
+are side by side in one run. Latency: append resolved → handler called, probes every 20 ms while 8 workers append
+single events. Catch-up: a subscription from the start over the stored events,
 against readAll over the same events, in the same run (medians of 2, interleaved).
 
-| backend | p50 ms | p99 ms | max ms | catch-up events | readAll events/s | subscription events/s | ratio |
-| --- | --- | --- | --- | --- | --- | --- | --- |
+| backend | probes | p50 ms | p99 ms | max ms | catch-up events | readAll events/s | subscription events/s | ratio |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 ${pg?.appendsWithSubscriber ? `\nPostgreSQL, c=8 single-event appends: ${pg.appendsWithSubscriber.none.toLocaleString('en')}/s with no subscriber, ${pg.appendsWithSubscriber.one.toLocaleString('en')}/s with one live subscriber (ratio ${pg.appendsWithSubscriber.ratio}; medians of 3 interleaved rounds of ${pg.seconds} s).\n` : ''}`;
 writeFileSync(new URL('../results/subscriptions.md', import.meta.url), md);

@@ -15,12 +15,21 @@ export class StoreContext {
    * `mayHaveLostWrites`): what this store remembers of the table may no longer hold.
    */
   onUnknownOutcome: () => void = () => {};
+  /**
+   * The highest position counter value this store has seen (its own allocations, counter reads). A hint only: it
+   * tells readAll whether it is near the end of the log, never where the log ends.
+   */
+  counterSeen = 0n;
 
   constructor(client: DynamoDBClient, tableName: string, bucketSize: bigint, retry: RetryPolicy) {
     this.client = client;
     this.tableName = tableName;
     this.bucketSize = bucketSize;
     this.retry = retry;
+  }
+
+  sawCounter(value: bigint): void {
+    if (value > this.counterSeen) this.counterSeen = value;
   }
 
   /** Runs `fn` with bounded retries of transient errors; the raw error is rethrown. */

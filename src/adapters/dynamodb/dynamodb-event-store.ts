@@ -269,10 +269,22 @@ export class DynamoDBEventStore extends BaseEventStore {
       holeWaitMs: this.#holeWaitMs,
       holes: this.#holes,
     });
-    // Events are checked against their streams' state in batches: one BatchGetItem per batch.
+    // Events are checked against their streams' state, read once per stream per call: the log items wait in a
+    // batch until 100 streams not seen yet in this call (one BatchGetItem) or 1,000 items have gathered. A state
+    // read after the call began shows every delete, truncation and retention that returned before it.
+    const filters = new Map<string, StreamFilter>();
+    const unknown = new Set<string>();
     let batch: Item[] = [];
-    const release = async function* (ctx: StoreContext): AsyncGenerator<RecordedEvent> {
-      const filters: Map<string, StreamFilter> = await streamFilters(ctx, batch);
+    const ctx = this.#ctx;
+    const release = async function* (): AsyncGenerator<RecordedEvent> {
+      if (filters.size > 10_000) {
+        filters.clear();
+        for (const item of batch) unknown.add(decodeStreamId(item));
+      }
+      if (unknown.size > 0) {
+        for (const [id, filter] of await streamFilters(ctx, unknown)) filters.set(id, filter);
+        unknown.clear();
+      }
       const ready = batch;
       batch = [];
       for (const item of ready) {
@@ -283,16 +295,18 @@ export class DynamoDBEventStore extends BaseEventStore {
     for await (const item of log) {
       if (!isEvent(item)) continue;
       if (types && !types.has(decodeType(item))) continue;
-      if (streamPrefix !== undefined && !decodeStreamId(item).startsWith(streamPrefix)) continue;
+      const streamId = decodeStreamId(item);
+      if (streamPrefix !== undefined && !streamId.startsWith(streamPrefix)) continue;
       batch.push(item);
-      if (batch.length < Math.min(100, maxCount - yielded)) continue;
-      for await (const event of release(this.#ctx)) {
+      if (!filters.has(streamId)) unknown.add(streamId);
+      if (unknown.size < 100 && batch.length < Math.min(1000, maxCount - yielded)) continue;
+      for await (const event of release()) {
         yield event;
         if (++yielded >= maxCount) return;
       }
     }
     if (batch.length === 0) return;
-    for await (const event of release(this.#ctx)) {
+    for await (const event of release()) {
       yield event;
       if (++yielded >= maxCount) return;
     }

@@ -97,7 +97,9 @@ export class PositionAllocator {
         ),
       false,
     );
-    return decodeCounter(out.Attributes);
+    const high = decodeCounter(out.Attributes);
+    ctx.sawCounter(high);
+    return high;
   }
 }
 

@@ -41,6 +41,11 @@ type HoleOutcome = { next: bigint } | 'wait' | 'stop';
  */
 export async function* readLog(ctx: StoreContext, options: LogReadOptions): AsyncGenerator<Item> {
   let expected = options.after + 1n;
+  // Near the end of the log (as far as this store knows), the walk will need the counter once the first query comes
+  // back short: read it beside that query rather than after it. Any counter value read after the call began bounds
+  // every append that resolved before it, which is all nextVisible needs.
+  let counter =
+    ctx.counterSeen - options.after < BigInt(options.pageSize) ? quiet(readCounter(ctx)) : undefined;
   const waitUntil = Date.now() + options.holeWaitMs;
   let pause = 2;
   const wait = async (): Promise<boolean> => {
@@ -76,7 +81,9 @@ export async function* readLog(ctx: StoreContext, options: LogReadOptions): Asyn
     const bucketEnd = (bucket + 1n) * ctx.bucketSize;
     if (expected >= bucketEnd) continue;
     // Nothing more is visible in this bucket. Either the log ends here, or the next visible event is further on.
-    const next = await nextVisible(ctx, bucket + 1n, expected);
+    const high = await (counter ?? readCounter(ctx));
+    counter = undefined;
+    const next = await nextVisible(ctx, bucket + 1n, expected, high);
     if (next === undefined) return;
     const outcome = await resolveHole(
       ctx,
@@ -117,16 +124,29 @@ async function queryBucket(
   return { items: out.Items ?? [], more: out.LastEvaluatedKey !== undefined };
 }
 
-/** The first visible event after `expected` in a later bucket, looking no further than the counter. */
+/** The position counter: the highest position handed out (eventually consistent, like the index). */
+async function readCounter(ctx: StoreContext): Promise<bigint> {
+  const out = await ctx.call({ operation: 'readAll', request: 'GetItem (position counter)' }, () =>
+    ctx.client.send(new GetItemCommand({ TableName: ctx.tableName, Key: COUNTER_KEY })),
+  );
+  const high = decodeCounter(out.Item);
+  ctx.sawCounter(high);
+  return high;
+}
+
+/** A promise whose rejection, if nobody awaits it, is not reported as unhandled. */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
+
+/** The first visible event after `expected` in a later bucket, looking no further than the counter `high`. */
 async function nextVisible(
   ctx: StoreContext,
   fromBucket: bigint,
   expected: bigint,
+  high: bigint,
 ): Promise<Item | undefined> {
-  const counter = await ctx.call({ operation: 'readAll', request: 'GetItem (position counter)' }, () =>
-    ctx.client.send(new GetItemCommand({ TableName: ctx.tableName, Key: COUNTER_KEY })),
-  );
-  const high = decodeCounter(counter.Item);
   if (expected > high) return undefined;
   for (let bucket = fromBucket; bucket <= high / ctx.bucketSize; bucket++) {
     const page = await queryBucket(ctx, bucket, bucket * ctx.bucketSize, 1);

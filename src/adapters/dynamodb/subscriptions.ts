@@ -141,7 +141,9 @@ export async function lastPosition(ctx: StoreContext, options: LastPositionOptio
   const out = await ctx.call({ operation: 'subscribe', request: 'GetItem (counter)' }, () =>
     ctx.client.send(new GetItemCommand({ TableName: ctx.tableName, Key: COUNTER_KEY, ConsistentRead: true })),
   );
-  let last = await settledBefore(ctx, decodeCounter(out.Item), Date.now() - options.holeTimeoutMs);
+  const high = decodeCounter(out.Item);
+  ctx.sawCounter(high);
+  let last = await settledBefore(ctx, high, Date.now() - options.holeTimeoutMs);
   const log = readLog(ctx, {
     after: last,
     pageSize: 1_000,

@@ -8,7 +8,6 @@ import { ErrorCodes, EventStoreError, type Operation } from '../../contract/inde
 import type { StoreContext } from './context.js';
 import {
   decodeRecordedAt,
-  decodeStreamId,
   decodeVersion,
   EVENT_ATTR,
   type Item,
@@ -79,11 +78,14 @@ export async function streamFilter(ctx: StoreContext, streamId: string): Promise
 }
 
 /**
- * The filters of the streams of a batch of log items, read strongly consistently (BatchGetItem of their state
- * items, 100 at a time), so that a delete, truncation or retention that returned before the read hides its events.
+ * The filters of streams, read strongly consistently (BatchGetItem of their state items, 100 at a time), so that a
+ * delete, truncation or retention that returned before the read hides its events.
  */
-export async function streamFilters(ctx: StoreContext, items: Item[]): Promise<Map<string, StreamFilter>> {
-  const ids = [...new Set(items.map(decodeStreamId))];
+export async function streamFilters(
+  ctx: StoreContext,
+  streamIds: Iterable<string>,
+): Promise<Map<string, StreamFilter>> {
+  const ids = [...new Set(streamIds)];
   const metas = new Map<string, StreamMeta>();
   for (let i = 0; i < ids.length; i += 100) {
     let request: KeysAndAttributes | undefined = {
