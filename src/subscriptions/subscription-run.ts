@@ -6,7 +6,7 @@ import {
   type SubscriptionContext,
 } from '../contract/index.js';
 import type { PreparedSubscribe } from '../contract/validate-subscribe.js';
-import type { SubscriptionBackend } from './hooks.js';
+import type { FollowItem, SubscriptionBackend } from './hooks.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { pause } from './wake-signal.js';
 
@@ -113,6 +113,16 @@ export class SubscriptionRun implements Subscription {
     this.#saved = this.#position;
     this.#unsaved = 0;
     this.#savedAt = Date.now();
+    if (this.#p.follow !== undefined) {
+      try {
+        await this.#following();
+      } finally {
+        if (this.#position !== this.#saved && !this.#lease?.lost) {
+          await this.#retrying(() => this.#save()).catch(() => {});
+        }
+      }
+      return;
+    }
     let idle = 0;
     let ahead: Promise<RecordedEvent[]> | undefined;
     try {
@@ -144,6 +154,69 @@ export class SubscriptionRun implements Subscription {
     } finally {
       // A stop keeps what was handled; a lost lease leaves the checkpoint to the instance that holds it now.
       if (this.#unsaved > 0 && !this.#lease?.lost) await this.#retrying(() => this.#save()).catch(() => {});
+    }
+  }
+
+  /**
+   * Delivery by the backend (see {@link SubscriptionBackend.follow}): one item at a time, the next pulled only once
+   * the handler settled. A retryable failure of the backend opens it again after the last handled position (or
+   * checkpoint-reached position), after a backoff; the failure count resets once an item arrives.
+   */
+  async #following(): Promise<void> {
+    const signal = this.#signal();
+    for (;;) {
+      this.#check();
+      const items = this.#p.follow!(this.#position, this.#s, signal)[Symbol.asyncIterator]();
+      try {
+        for (;;) {
+          let next: IteratorResult<FollowItem>;
+          try {
+            next = await items.next();
+          } catch (err) {
+            if (this.#stopping && isEventStoreError(err, 'STORE_CLOSED')) throw new Interrupted();
+            if (!retryable(err) || this.#failures >= this.#s.retryAttempts) throw err;
+            const delay = Math.min(this.#s.retryMaxMs, this.#s.retryInitialMs * 2 ** this.#failures);
+            this.#failures++;
+            await pause(delay, signal);
+            break;
+          }
+          this.#check();
+          // The backend ends its iterator only when the signal aborted, and #check has thrown then; if it ends
+          // anyway, it is opened again after a pause.
+          if (next.done) {
+            await pause(this.#s.retryInitialMs, signal);
+            break;
+          }
+          this.#failures = 0;
+          const pending = this.#take(next.value);
+          if (pending !== undefined) await pending;
+        }
+      } finally {
+        await items.return?.();
+      }
+    }
+  }
+
+  /** One item of the backend's delivery. Returns a promise only when there is something to wait for. */
+  #take(item: FollowItem): Promise<void> | undefined {
+    switch (item.kind) {
+      case 'event':
+        this.#check();
+        return this.#handle(item.event);
+      case 'checkpoint':
+        // Every wanted event up to here was handled: resume after it. Saved on the time bound, so that a filtered
+        // subscription that handles no event still moves its checkpoint, without a save per marker.
+        if (item.position <= this.#position) return undefined;
+        this.#position = item.position;
+        if (this.#s.name !== undefined && Date.now() - this.#savedAt >= this.#s.checkpointMs) {
+          return this.#retrying(() => this.#save());
+        }
+        return undefined;
+      case 'caughtUp':
+        this.#resolveCaughtUp();
+        return this.#unsaved > 0 ? this.#retrying(() => this.#save()) : undefined;
+      case 'idle':
+        return this.#unsaved > 0 ? this.#retrying(() => this.#save()) : undefined;
     }
   }
 
