@@ -23,7 +23,12 @@ export type ReadCall = ServerWritableStream<ReadReq, ReadResp>;
  * - a subscription first confirms (SubscriptionConfirmation), sends the catch-up events, then CaughtUp, then live
  *   events (subscribe.ts).
  */
-export function handleRead(log: TransactionLog, call: ReadCall): void {
+/** What the emulator counts for tests: events sent on subscriptions. */
+export interface ReadStats {
+  subscriptionEvents: number;
+}
+
+export function handleRead(log: TransactionLog, call: ReadCall, stats: ReadStats): void {
   const options = call.request.getOptions();
   if (!options) {
     call.emit('error', rpcError(status.INVALID_ARGUMENT, 'options are required'));
@@ -37,10 +42,11 @@ export function handleRead(log: TransactionLog, call: ReadCall): void {
       if (!call.cancelled) call.emit('error', err);
     };
     if (options.hasStream()) {
-      if (options.hasSubscription()) subscribeStream(log, call, options, structured).catch(failed);
+      if (options.hasSubscription()) subscribeStream(log, call, options, structured, stats).catch(failed);
       else readStream(log, call, options, sendStream);
     } else if (options.hasAll()) {
-      if (options.hasSubscription()) subscribeAll(log, call, options, filter, structured).catch(failed);
+      if (options.hasSubscription())
+        subscribeAll(log, call, options, filter, structured, stats).catch(failed);
       else
         readAll(log, call, options, filter, structured).catch((err: unknown) => {
           if (!call.cancelled) call.emit('error', err);

@@ -9,6 +9,7 @@ import {
   pace,
   positionOf,
   type ReadCall,
+  type ReadStats,
 } from './read.js';
 
 /**
@@ -102,6 +103,7 @@ export async function subscribeAll(
   options: Options,
   filter: EventFilter | undefined,
   structured: boolean,
+  stats: ReadStats,
 ): Promise<void> {
   const all = options.getAll()!;
   // The position after which events are sent (undefined: from the start).
@@ -127,6 +129,7 @@ export async function subscribeAll(
   };
   const send = async (e: LogEvent): Promise<boolean> => {
     sent = posOf(e);
+    stats.subscriptionEvents++;
     return pace(call, eventResponse(e, structured, 'all'));
   };
   if (!(await confirm(call))) return;
@@ -186,6 +189,7 @@ export async function subscribeStream(
   call: ReadCall,
   options: Options,
   structured: boolean,
+  stats: ReadStats,
 ): Promise<void> {
   const so = options.getStream()!;
   const name = streamName(so.getStreamIdentifier());
@@ -196,6 +200,7 @@ export async function subscribeStream(
   const head = log.lastRevision(name);
   for (const e of log.visibleEvents(name)) {
     if (e.revision <= after) continue;
+    stats.subscriptionEvents++;
     if (!(await pace(call, eventResponse(e, structured, 'stream')))) return;
     after = e.revision;
   }
@@ -210,6 +215,7 @@ export async function subscribeStream(
       if (!(await nextAppend(log, call))) return;
       continue;
     }
+    stats.subscriptionEvents++;
     if (!(await pace(call, eventResponse(next, structured, 'stream')))) return;
     after = next.revision;
   }
