@@ -28,14 +28,15 @@ export type TransactionalRunner = (
 /**
  * What a backend that delivers events itself ({@link SubscriptionBackend.follow}) hands the engine, in order:
  *
- * - `event`: the next event, already filtered and checked against its stream's metadata as readAll would be;
+ * - `events`: the next events (at least one), already filtered and checked against their streams' metadata as readAll
+ *   would be;
  * - `checkpoint`: every event at or before `position` that the subscription asks for has been handed over before
  *   this item (a server's "checkpoint reached" on a filtered subscription): the engine may resume after it;
  * - `caughtUp`: every event stored when the subscription opened has been handed over before this item;
  * - `idle`: caught up, and nothing more is at hand right now (the engine saves its checkpoint then).
  */
 export type FollowItem =
-  | { kind: 'event'; event: RecordedEvent }
+  | { kind: 'events'; events: readonly RecordedEvent[] }
   | { kind: 'checkpoint'; position: bigint }
   | { kind: 'caughtUp' }
   | { kind: 'idle' };
@@ -44,8 +45,8 @@ export type FollowItem =
  * Delivery pushed by the backend: events after `after` (a readAll position, or a version with `prepared.stream`),
  * then live ones, until `signal` aborts (the iterator then ends) or the backend fails (it throws a contract error;
  * the engine retries `UNAVAILABLE`/`TIMEOUT` by calling `follow` again after the last handled position). The engine
- * pulls one item at a time and pulls the next only after the handler settled, so the iterator must read its source
- * with flow control and state how many events it holds at most.
+ * pulls the next item only after the handler settled for every event of the last one, so the iterator must read
+ * its source with flow control and state how many events it holds at most.
  */
 export type Follow = (
   after: bigint,

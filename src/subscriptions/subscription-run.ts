@@ -200,9 +200,8 @@ export class SubscriptionRun implements Subscription {
   /** One item of the backend's delivery. Returns a promise only when there is something to wait for. */
   #take(item: FollowItem): Promise<void> | undefined {
     switch (item.kind) {
-      case 'event':
-        this.#check();
-        return this.#handle(item.event);
+      case 'events':
+        return this.#handleAll(item.events, 0);
       case 'checkpoint':
         // Every wanted event up to here was handled: resume after it. Saved on the time bound, so that a filtered
         // subscription that handles no event still moves its checkpoint, without a save per marker.
@@ -218,6 +217,16 @@ export class SubscriptionRun implements Subscription {
       case 'idle':
         return this.#unsaved > 0 ? this.#retrying(() => this.#save()) : undefined;
     }
+  }
+
+  /** Hands `events` over from index `from`, one at a time, waiting only where a handler or a save is pending. */
+  #handleAll(events: readonly RecordedEvent[], from: number): Promise<void> | undefined {
+    for (let k = from; k < events.length; k++) {
+      this.#check();
+      const pending = this.#handle(events[k]!);
+      if (pending !== undefined) return pending.then(() => this.#handleAll(events, k + 1));
+    }
+    return undefined;
   }
 
   /** An abort signal for waits: it fires on stop or when the lease is lost. */

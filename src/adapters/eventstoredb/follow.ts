@@ -238,7 +238,8 @@ export async function* followAll(
   /** The last position handed over (an event's, or a checkpoint's). */
   let last = after;
 
-  async function* deliver(batch: readonly PositionedEvent[]): AsyncGenerator<FollowItem> {
+  /** The events of `batch` to hand over, in order; notes the metadata changes among them first. */
+  async function check(batch: readonly PositionedEvent[]): Promise<FollowItem | undefined> {
     const keep: PositionedEvent[] = [];
     for (const e of batch) {
       if (e.position <= last) continue;
@@ -246,24 +247,27 @@ export async function* followAll(
       vis.observe(ev.streamId, ev.type, ev.revision);
       if (wanted(ev.streamId, ev.type)) keep.push(e);
     }
-    if (keep.length === 0) return;
+    if (keep.length === 0) return undefined;
     try {
       await vis.load(keep, live ? Number.POSITIVE_INFINITY : CATCH_UP_RULE_MS);
     } catch (err) {
       throw mapError(err, { operation: 'subscribe' });
     }
     const now = Date.now();
+    const events = [];
     for (const e of keep) {
       if (!vis.visible(e, now)) continue;
       last = e.position;
-      yield { kind: 'event', event: toRecorded(e.resolved, e.position) };
+      events.push(toRecorded(e.resolved, e.position));
     }
+    return events.length === 0 ? undefined : { kind: 'events', events };
   }
 
   const start = await startPoint(client, after).catch((err: unknown) => {
     throw mapError(err, { operation: 'subscribe' });
   });
-  if (start.lead) yield* deliver([start.lead]);
+  const lead = start.lead && (await check([start.lead]));
+  if (lead) yield lead;
   const max = Math.min(BATCH, s.pageSize);
   const puller = new Puller(signal, max);
   if (signal.aborted) return;
@@ -273,9 +277,11 @@ export async function* followAll(
   );
   for await (const item of puller.items(sub)) {
     switch (item.kind) {
-      case 'events':
-        yield* deliver(item.list.map((r) => positioned(r as AllStreamResolvedEvent)));
+      case 'events': {
+        const events = await check(item.list.map((r) => positioned(r as AllStreamResolvedEvent)));
+        if (events) yield events;
         break;
+      }
       case 'checkpoint': {
         const position = encodePosition(item.position);
         if (position <= last) break;
@@ -319,6 +325,7 @@ export async function* followStream(
       yield item;
       continue;
     }
+    const events = [];
     for (const resolved of item.list) {
       const ev = resolved.event;
       if (!ev || ev.revision + 1n <= last) continue;
@@ -339,7 +346,8 @@ export async function* followStream(
         position = encodePosition(found);
       }
       last = ev.revision + 1n;
-      yield { kind: 'event', event: toRecorded(resolved, position) };
+      events.push(toRecorded(resolved, position));
     }
+    if (events.length > 0) yield { kind: 'events', events };
   }
 }
