@@ -232,6 +232,14 @@ export abstract class BaseEventStore implements EventStore {
         ),
       );
     }
+    if (prepared.firstVersion !== undefined && this.capabilities.importFirstVersion !== true) {
+      return Promise.reject(
+        new NotSupportedError(
+          `append('${prepared.streamId}', { firstVersion: ${prepared.firstVersion} })`,
+          'importFirstVersion',
+        ),
+      );
+    }
     return this.#calls
       .run('append', prepared.streamId, (call) => this._append(prepared, call))
       .then((result) => {

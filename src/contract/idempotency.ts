@@ -51,7 +51,12 @@ export function expectedVersionHolds(
  */
 export function decideAppend(append: PreparedAppend, stream: StreamIdLookup): AppendDecision {
   const { events } = append;
-  const current = stream.currentVersion;
+  // An import past version 1 (validation made its expected version firstVersion - 1) finds a stream that never had
+  // an event where the import puts it: at firstVersion - 1, the versions below firstVersion gone.
+  const current =
+    append.firstVersion !== undefined && stream.currentVersion === 0
+      ? append.firstVersion - 1
+      : stream.currentVersion;
   let expectedVersion = append.expectedVersion;
   if (stream.softDeleted) {
     if (expectedVersion === 'stream_exists') return { kind: 'conflict', reason: 'the stream was deleted' };

@@ -2,7 +2,12 @@ import type { ReadAllFilter, RecordedEvent } from './types.js';
 
 /**
  * Where a subscription to the global order starts when it has no stored checkpoint: `'start'` (the first event),
- * `'end'` (only events appended after the subscription started), or right after a readAll position.
+ * `'end'`, or right after a readAll position.
+ *
+ * `'end'` starts after the last event readAll returns when the subscription starts, so every event committed
+ * after that is delivered, including one whose append began (and took its position) before. An event that readAll
+ * could not return yet, because it lies behind an append still in flight, is delivered too: `'end'` may hand over a
+ * few events committed just before the subscription started, and never misses one committed after.
  */
 export type SubscribeFrom = 'start' | 'end' | { after: bigint };
 

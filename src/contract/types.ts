@@ -101,6 +101,27 @@ export interface AppendOptions {
    * }
    */
   preserveCreatedAt?: boolean;
+  /**
+   * Import mode, for a stream whose recorded history starts past version 1 (its earlier events were truncated,
+   * removed by retention, or deleted before the stream was appended to again): the version of the batch's first
+   * event, an integer of at least 1. Needs `capabilities.importFirstVersion` (else `NOT_SUPPORTED`), `preserveCreatedAt:
+   * true` and at least one event; `expectedVersion` may be omitted or must be `firstVersion − 1`. Anything else is
+   * `INVALID_ARGUMENT`, before anything is written.
+   *
+   * The append is one at expected version `firstVersion − 1`, with one difference: a stream at version 0 (it never
+   * had an event) is first moved to version `firstVersion − 1` with the versions below `firstVersion` gone exactly
+   * as a truncation removes them, atomically with the write. So `streamVersion` reports the batch's last version,
+   * readStream and readAll show versions from `firstVersion` on, and the stream's metadata says
+   * `truncateBefore: firstVersion`. Every other state follows the expected-version rules: a stream already at
+   * `firstVersion − 1` (a soft-deleted one, say) takes the batch as an ordinary append; a retry with the same ids is
+   * recognised; any other version is `WRONG_EXPECTED_VERSION`. docs/lifecycle.md says what it costs per backend.
+   *
+   * @example
+   * // The source's stream starts at version 41: its events 1..40 were truncated.
+   * await target.append('order-1', [{ id, type, data, metadata, createdAt }],
+   *   { firstVersion: 41, preserveCreatedAt: true });
+   */
+  firstVersion?: number;
 }
 
 export type ReadDirection = 'forwards' | 'backwards';
@@ -190,6 +211,11 @@ export interface Capabilities {
    * suite skips the import tests visibly.
    */
   readonly preserveCreatedAt?: boolean;
+  /**
+   * True when an import may start a stream past version 1 ({@link AppendOptions.firstVersion}). Absent or false: such
+   * an append rejects with `NOT_SUPPORTED` before anything is written, and the suite skips its tests visibly.
+   */
+  readonly importFirstVersion?: boolean;
 }
 
 /**

@@ -65,6 +65,12 @@ export interface PreparedAppend {
   /** What the caller passed, for error messages. */
   requestedExpectedVersion: ExpectedVersion;
   bytes: number;
+  /**
+   * An import that starts the stream at this version (`options.firstVersion`); `expectedVersion` is then
+   * `firstVersion − 1`. A stream at version 0 moves to `firstVersion − 1` (versions below it gone as by a
+   * truncation) in the same atomic step as the write. `undefined` for every other append.
+   */
+  firstVersion?: number;
 }
 
 export interface PreparedReadStream {
@@ -320,8 +326,8 @@ export function prepareAppend(
   capabilities: Capabilities,
 ): PreparedAppend {
   const id = validateStreamId(streamId);
-  const opts = readOptions(options, ['expectedVersion', 'preserveCreatedAt'], 'options');
-  const expectedVersion = normalizeExpectedVersion(opts.expectedVersion);
+  const opts = readOptions(options, ['expectedVersion', 'preserveCreatedAt', 'firstVersion'], 'options');
+  let expectedVersion = normalizeExpectedVersion(opts.expectedVersion);
   const preserveCreatedAt = opts.preserveCreatedAt ?? false;
   if (typeof preserveCreatedAt !== 'boolean') {
     invalid(
@@ -334,6 +340,11 @@ export function prepareAppend(
     return events as unknown[];
   });
   const length = reading('events', () => list.length);
+  const firstVersion = opts.firstVersion;
+  if (firstVersion !== undefined) {
+    const given = opts.expectedVersion === undefined ? undefined : expectedVersion;
+    expectedVersion = checkFirstVersion(firstVersion, given, preserveCreatedAt, length);
+  }
   if (length > capabilities.maxEventsPerAppend) {
     throw new AppendTooLargeError(id, length, 0, `maxEventsPerAppend ${capabilities.maxEventsPerAppend}`);
   }
@@ -361,9 +372,35 @@ export function prepareAppend(
     streamId: id,
     events: prepared,
     expectedVersion,
-    requestedExpectedVersion: (opts.expectedVersion as ExpectedVersion | undefined) ?? 'any',
+    requestedExpectedVersion:
+      (opts.expectedVersion as ExpectedVersion | undefined) ??
+      (firstVersion === undefined ? 'any' : expectedVersion),
     bytes,
+    ...(firstVersion === undefined ? {} : { firstVersion: firstVersion as number }),
   };
+}
+
+/** Checks `options.firstVersion` (an import past version 1) and returns the expected version it implies. */
+function checkFirstVersion(
+  value: unknown,
+  expected: PreparedAppend['expectedVersion'] | undefined,
+  preserveCreatedAt: boolean,
+  length: number,
+): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    invalid(`firstVersion must be an integer of at least 1, got ${show(value)}`, 'options.firstVersion');
+  }
+  if (!preserveCreatedAt) {
+    invalid('firstVersion is only accepted with preserveCreatedAt: true (an import)', 'options.firstVersion');
+  }
+  if (expected !== undefined && expected !== value - 1) {
+    invalid(
+      `expectedVersion must be omitted or firstVersion - 1 (${value - 1}) with firstVersion ${value}, got ${show(expected)}`,
+      'options.expectedVersion',
+    );
+  }
+  if (length === 0) invalid('firstVersion needs at least one event to start the stream with', 'events');
+  return value - 1;
 }
 
 function count(value: unknown, name: string): number {

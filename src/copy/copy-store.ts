@@ -3,8 +3,10 @@ import {
   type EventStore,
   EventStoreError,
   type NewEvent,
+  NotSupportedError,
   type RecordedEvent,
 } from '../contract/index.js';
+import { copyMetadata } from './copy-metadata.js';
 
 /** How far a copy has got, reported after each append. */
 export interface CopyProgress {
@@ -30,6 +32,8 @@ export interface CopyOptions {
 export interface CopyResult extends CopyProgress {
   /** Streams the copy met. */
   streams: number;
+  /** Streams whose metadata this run wrote to the target (the others had none, or the target had it already). */
+  metadataWritten: number;
 }
 
 /** What the target holds of a stream: its version and the id of its last event. */
@@ -77,9 +81,16 @@ async function headOf(target: EventStore, streamId: string): Promise<TargetHead>
  * missing; an append whose outcome was lost is recognised by its ids (`WRONG_EXPECTED_VERSION` never follows from
  * it). Run again after it finished, it writes nothing.
  *
- * A target stream that holds other events than the source's is `WRONG_EXPECTED_VERSION`; a source stream whose
- * first event is past version 1 (truncated or deleted events) is `INVALID_ARGUMENT`, since no append can start a
- * stream there: nothing of that stream is written.
+ * A source stream whose first readable event is past version 1 (its earlier events were truncated, removed by
+ * retention, or deleted before it was appended to again) starts on the target at that version, through an import
+ * with `firstVersion` (`capabilities.importFirstVersion`; a target without it is `NOT_SUPPORTED`, before anything of
+ * that stream is written). Once every event is copied, each stream's metadata (retention, custom keys) is copied
+ * where the source has any and the target differs (see `copyMetadata`): after the events, so that the target's
+ * retention applies to what the copy wrote as the source's applies to it, and never hides an event still to come.
+ *
+ * A target stream that holds other events than the source's is `WRONG_EXPECTED_VERSION`, and so is one that the
+ * source has since truncated past the target's end (a resumed copy after the source's retention removed events the
+ * first run had not copied yet: truncate or drop the target's stream and run again).
  */
 export async function copyStore(
   source: EventStore,
@@ -92,6 +103,8 @@ export async function copyStore(
   );
   const maxBytes = target.capabilities.maxAppendBytes;
   const heads = new Map<string, TargetHead>();
+  /** Streams whose next append starts them on the target past version 1. */
+  const starts = new Set<string>();
   const progress: CopyProgress = { done: 0, written: 0, present: 0, position: 0n };
   let batch: RecordedEvent[] = [];
   let batchBytes = 0;
@@ -101,9 +114,11 @@ export async function copyStore(
     options.signal?.throwIfAborted();
     const first = batch[0]!;
     const last = batch[batch.length - 1]!;
+    const start = starts.delete(first.streamId);
     const result = await target.append(first.streamId, batch.map(toImport), {
       expectedVersion: first.version - 1,
       preserveCreatedAt: true,
+      ...(start ? { firstVersion: first.version } : {}),
     });
     if (result.nextExpectedVersion !== last.version) {
       throw new EventStoreError(
@@ -126,10 +141,18 @@ export async function copyStore(
       if (batch.length > 0) await flush();
       head = await headOf(target, e.streamId);
       heads.set(e.streamId, head);
-      if (e.version > 1 && head.version < e.version - 1) {
+      if (e.version > 1 && head.version === 0) {
+        if (target.capabilities.importFirstVersion !== true) {
+          throw new NotSupportedError(
+            `copy: stream '${e.streamId}' starts at version ${e.version} in the source (its earlier events were truncated or deleted); starting it there on the target`,
+            'importFirstVersion',
+          );
+        }
+        starts.add(e.streamId);
+      } else if (e.version > 1 && head.version < e.version - 1) {
         throw new EventStoreError(
-          ErrorCodes.INVALID_ARGUMENT,
-          `copy: stream '${e.streamId}' starts at version ${e.version} in the source (its earlier events were truncated or deleted); an append cannot start a stream there`,
+          ErrorCodes.WRONG_EXPECTED_VERSION,
+          `copy: the target's stream '${e.streamId}' ends at version ${head.version}, but the source's now starts at version ${e.version} (its events in between were removed since); truncate or drop the target's stream and copy again`,
         );
       }
     }
@@ -160,5 +183,7 @@ export async function copyStore(
   }
   await flush();
   options.onProgress?.({ ...progress });
-  return { ...progress, streams: heads.size };
+  options.signal?.throwIfAborted();
+  const metadataWritten = await copyMetadata(source, target, heads.keys(), options.signal);
+  return { ...progress, streams: heads.size, metadataWritten };
 }

@@ -1,11 +1,18 @@
 import { createHash, type Hash } from 'node:crypto';
-import type { EventStore, JsonValue, RecordedEvent } from '../contract/index.js';
+import type { EventStore, RecordedEvent } from '../contract/index.js';
+import { canonical } from './canonical.js';
+import { portableMetadata } from './copy-metadata.js';
 
 /** One stream's summary: its event count and a hash of its events in version order. */
 export interface StreamDigest {
   events: number;
   /** Hex SHA-256 over each event's id, version, type, data, metadata and createdAt (not its position). */
   hash: string;
+  /**
+   * The stream's metadata as a copy carries it (retention and custom keys, canonical JSON; `truncateBefore` shows in
+   * the versions the hash covers), or `undefined` on a store without the lifecycle, which compares as `{}`.
+   */
+  metadata?: string;
 }
 
 /** A whole store's summary, per stream. */
@@ -14,13 +21,8 @@ export interface StoreDigest {
   streams: Map<string, StreamDigest>;
 }
 
-/** JSON with object keys sorted, so that two backends that keep key order differently hash alike. */
-function canonical(value: JsonValue): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(value[k]!)}`).join(',')}}`;
-}
+/** Metadata reads in flight at once while digesting. */
+const CONCURRENCY = 8;
 
 function feed(hash: Hash, e: RecordedEvent): void {
   hash.update(
@@ -28,7 +30,10 @@ function feed(hash: Hash, e: RecordedEvent): void {
   );
 }
 
-/** Reads every event of `store` once and summarises each stream. Keeps one hash per stream in memory. */
+/**
+ * Reads every event of `store` once and summarises each stream, with its metadata when the store has the lifecycle
+ * (one `getStreamMetadata` per stream). Keeps one hash per stream in memory.
+ */
 export async function digestStore(
   store: EventStore,
   onEvent?: (events: number) => void,
@@ -48,6 +53,15 @@ export async function digestStore(
   }
   const streams = new Map<string, StreamDigest>();
   for (const [id, h] of hashes) streams.set(id, { events: h.events, hash: h.hash.digest('hex') });
+  if (store.capabilities.lifecycle === true) {
+    const pending = [...streams.entries()];
+    const worker = async (): Promise<void> => {
+      for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+        next[1].metadata = portableMetadata((await store.getStreamMetadata(next[0])).metadata);
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  }
   return { events, streams };
 }
 
@@ -64,8 +78,16 @@ export interface VerifyResult {
   targetEvents: number;
   sourceStreams: number;
   targetStreams: number;
-  /** Every stream that differs: missing on one side, another count, or another hash. */
+  /** Every stream that differs: missing on one side, another count, another hash or other metadata. */
   mismatches: StreamMismatch[];
+}
+
+const NO_METADATA = portableMetadata({});
+
+function sameStream(s: StreamDigest, t: StreamDigest): boolean {
+  return (
+    t.events === s.events && t.hash === s.hash && (t.metadata ?? NO_METADATA) === (s.metadata ?? NO_METADATA)
+  );
 }
 
 /** Compares two summaries stream by stream. */
@@ -73,8 +95,7 @@ export function compareDigests(source: StoreDigest, target: StoreDigest): Verify
   const mismatches: StreamMismatch[] = [];
   for (const [id, s] of source.streams) {
     const t = target.streams.get(id);
-    if (t === undefined || t.events !== s.events || t.hash !== s.hash)
-      mismatches.push({ streamId: id, source: s, target: t });
+    if (t === undefined || !sameStream(s, t)) mismatches.push({ streamId: id, source: s, target: t });
   }
   for (const [id, t] of target.streams) {
     if (!source.streams.has(id)) mismatches.push({ streamId: id, source: undefined, target: t });
@@ -89,7 +110,10 @@ export function compareDigests(source: StoreDigest, target: StoreDigest): Verify
   };
 }
 
-/** Whether `target` holds exactly the events of `source`: counts and a per-stream hash on both sides. */
+/**
+ * Whether `target` holds exactly the events of `source`, with the same stream metadata: counts, a per-stream hash
+ * and each stream's metadata on both sides.
+ */
 export async function verifyCopy(source: EventStore, target: EventStore): Promise<VerifyResult> {
   const [s, t] = await Promise.all([digestStore(source), digestStore(target)]);
   return compareDigests(s, t);

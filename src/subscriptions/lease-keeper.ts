@@ -15,6 +15,7 @@ export class LeaseKeeper {
   #timer: ReturnType<typeof setInterval> | undefined;
   #renewedAt = 0;
   #held = false;
+  #renewing = false;
 
   constructor(lease: SubscriptionLease, name: string, owner: string, leaseMs: number) {
     this.#lease = lease;
@@ -54,8 +55,14 @@ export class LeaseKeeper {
     return false;
   }
 
+  /**
+   * One renewal at a time: a tick that comes while the previous renewal is still in flight (a slow backend) is
+   * skipped, since two renewals by one owner race each other, and a backend that takes the lease by an optimistic
+   * write (EventStoreDB's append at the revision read) would refuse one of them and so end a lease that is held.
+   */
   async #renew(): Promise<void> {
-    if (this.lost) return;
+    if (this.lost || this.#renewing) return;
+    this.#renewing = true;
     const started = Date.now();
     try {
       if (await this.#lease.acquire(this.#name, this.#owner, this.#ms)) {
@@ -65,6 +72,8 @@ export class LeaseKeeper {
       this.markLost();
     } catch {
       if (Date.now() - this.#renewedAt >= this.#ms) this.markLost();
+    } finally {
+      this.#renewing = false;
     }
   }
 

@@ -137,3 +137,61 @@ export async function untilReadAllHas(store: EventStore, count: number, timeoutM
 export function portable({ position: _, ...rest }: RecordedEvent): Omit<RecordedEvent, 'position'> {
   return rest;
 }
+
+/** What {@link writeLifecycleSample} wrote: its streams and the events readAll shows of them. */
+export interface LifecycleSample {
+  /** Truncated before version 3 of 4. */
+  truncated: string;
+  /** `maxCount: 2` over 3 events, with custom keys. */
+  retained: string;
+  /** Two events, soft-deleted, then one more (version 3). */
+  recreated: string;
+  /** One event, a long `maxAge` that hides nothing, and custom keys. */
+  described: string;
+  /** The events readAll shows of these streams. */
+  events: number;
+}
+
+/**
+ * Writes streams whose readable history starts past version 1 (a truncation, retention by count, a soft delete and
+ * a new append) and streams with metadata: what a copy must carry besides plain streams. Needs the lifecycle.
+ */
+export async function writeLifecycleSample(store: EventStore, prefix = ''): Promise<LifecycleSample> {
+  const tag = randomUUID().slice(0, 8);
+  const s: LifecycleSample = {
+    truncated: `${prefix}ledger-${tag}`,
+    retained: `${prefix}sensor-${tag}`,
+    recreated: `${prefix}basket-${tag}`,
+    described: `${prefix}profile-${tag}`,
+    events: 6,
+  };
+  const opts = { preserveCreatedAt: true } as const;
+  await store.append(
+    s.truncated,
+    [1, 2, 3, 4].map((i) => recorded('Posted', i, `2019-05-0${i}T00:00:00.000Z`)),
+    opts,
+  );
+  await store.truncateStream(s.truncated, { before: 3 });
+  await store.append(
+    s.retained,
+    [1, 2, 3].map((i) => recorded('Measured', i, `2020-01-0${i}T00:00:00.000Z`)),
+    opts,
+  );
+  await store.setStreamMetadata(s.retained, { maxCount: 2, custom: { unit: 'celsius', owner: 'ops' } });
+  await store.append(s.recreated, [recorded('Added', 1, '2021-01-01T00:00:00.000Z')], opts);
+  await store.append(s.recreated, [recorded('Added', 2, '2021-01-02T00:00:00.000Z')], opts);
+  await store.deleteStream(s.recreated);
+  await store.append(s.recreated, [recorded('Added', 3, '2021-01-03T00:00:00.000Z')], {
+    ...opts,
+    expectedVersion: 'no_stream',
+  });
+  await writeDescribed(store, s.described);
+  return s;
+}
+
+/** One event in a stream with metadata that hides nothing: a long `maxAge` and custom keys. */
+export async function writeDescribed(store: EventStore, id: string): Promise<void> {
+  await store.append(id, [recorded('Named', 1, '2022-01-01T00:00:00.000Z')], { preserveCreatedAt: true });
+  // About 100 years: hides none of the sample's events on any backend's clock.
+  await store.setStreamMetadata(id, { maxAge: 3_153_600_000, custom: { tier: 'gold' } });
+}

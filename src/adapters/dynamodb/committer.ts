@@ -69,13 +69,14 @@ export class DynamoDBCommitter {
 
   /**
    * Whether the transaction must check the base event (it exists, and lies before the new positions). Not when
-   * base is 0, nor when this store has seen that event: positions are taken after this moment, so they lie after
-   * every event this store has seen, and events never change.
+   * base is 0, nor when it is the stream's end as this store saw it: positions are taken after this moment, so they
+   * lie after every event this store has seen, and events never change. A base behind that end is checked too:
+   * the put at base + 1 alone would not fail where an import past version 1 left no item (import-start.ts).
    */
   #mustCheckBase(streamId: string, base: number): boolean {
     if (base === 0) return false;
     const head = this.#heads.get(streamId);
-    return head === undefined || head.version < base;
+    return head === undefined || head.version !== base;
   }
 
   /** Commits `members`, taking new positions for those whose transaction failed on another member's condition. */

@@ -29,6 +29,7 @@ import { assertKnownOptions } from '../../url-options.js';
 import { appendEvents } from './append.js';
 import { DynamoDBCommitter } from './committer.js';
 import { StoreContext } from './context.js';
+import { startImport } from './import-start.js';
 import {
   DEFAULT_LOG_BUCKET_SIZE,
   decodeEvent,
@@ -169,6 +170,7 @@ export class DynamoDBEventStore extends BaseEventStore {
       lifecycle: true,
       snapshots: true,
       preserveCreatedAt: true,
+      importFirstVersion: true,
       transactionalSubscriptions: true,
     });
   }
@@ -199,6 +201,12 @@ export class DynamoDBEventStore extends BaseEventStore {
       heads: this.#heads,
       idempotencyWindow: this.#window,
     };
+    if (prepared.firstVersion !== undefined) {
+      // The stream moves to firstVersion - 1 first, if it never had an event; then an append at that version.
+      await startImport(this.#ctx, prepared);
+      const { firstVersion: _, ...append } = prepared;
+      return appendEvents(deps, append);
+    }
     if (typeof prepared.expectedVersion === 'number') return appendEvents(deps, prepared);
     // 'any'/'stream_exists' decide from the stream's head: one at a time per stream in this store (see StreamLanes).
     return this.#lanes.run(prepared.streamId, () => appendEvents(deps, prepared));
@@ -379,7 +387,7 @@ export class DynamoDBEventStore extends BaseEventStore {
 
   protected override async _lastPosition(): Promise<bigint> {
     await this.#ensureReady();
-    return subscriptions.lastPosition(this.#ctx);
+    return subscriptions.lastPosition(this.#ctx, { holeTimeoutMs: this.#holeTimeoutMs, holes: this.#holes });
   }
 
   /**

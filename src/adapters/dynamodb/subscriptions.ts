@@ -3,11 +3,21 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import type { StoreContext } from './context.js';
-import { COUNTER_KEY, decodeCounter, type Item } from './items.js';
+import {
+  COUNTER_KEY,
+  decodeCounter,
+  decodePosition,
+  EVENT_ATTR,
+  type Item,
+  LOG_INDEX,
+  LOG_PREFIX,
+} from './items.js';
 import { mapError } from './map-error.js';
+import { readLog } from './read-all.js';
 
 /**
  * Subscription items, in the events' table (docs/dynamodb.md, "Subscriptions"): a checkpoint item per name,
@@ -116,14 +126,68 @@ export async function releaseLease(ctx: StoreContext, name: string, owner: strin
 }
 
 /**
- * The highest position handed out (the position counter): where `from: 'end'` starts. An append that took a
- * position before and commits after the subscription started is not delivered.
+ * Where `from: 'end'` starts: the last position readAll returns now, as on every adapter. Events committed later,
+ * at a higher position or in a hole the walk stopped at (an append that took its positions before the
+ * subscription started and commits after it), are delivered.
+ *
+ * The walk starts at the last visible event whose positions were handed out at least `holeTimeoutMs` ago (by its
+ * `ts`): every position below it is older, so it holds an event, a filler, or a hole that any reader fills without
+ * waiting; from there the readAll walk goes on, without waiting for a young hole, to its end. So it reads only
+ * what was appended in the last `holeTimeoutMs`. An append still uncommitted `holeTimeoutMs` after it took its
+ * positions counts as crashed here, as it does for readers; if it commits later at those positions below the
+ * starting point, this subscription does not see it.
  */
-export async function lastPosition(ctx: StoreContext): Promise<bigint> {
+export async function lastPosition(ctx: StoreContext, options: LastPositionOptions): Promise<bigint> {
   const out = await ctx.call({ operation: 'subscribe', request: 'GetItem (counter)' }, () =>
     ctx.client.send(new GetItemCommand({ TableName: ctx.tableName, Key: COUNTER_KEY, ConsistentRead: true })),
   );
-  return decodeCounter(out.Item);
+  let last = await settledBefore(ctx, decodeCounter(out.Item), Date.now() - options.holeTimeoutMs);
+  const log = readLog(ctx, {
+    after: last,
+    pageSize: 1_000,
+    holeTimeoutMs: options.holeTimeoutMs,
+    holeWaitMs: 0,
+    holes: options.holes,
+  });
+  for await (const item of log) last = decodePosition(item);
+  return last;
+}
+
+export interface LastPositionOptions {
+  holeTimeoutMs: number;
+  /** The store's open holes, shared with its readAll (see LogReadOptions). */
+  holes: Map<bigint, number>;
+}
+
+/** The highest position at or below `high` of a log item written (`ts`) at or before `before`; 0n when none. */
+async function settledBefore(ctx: StoreContext, high: bigint, before: number): Promise<bigint> {
+  for (let bucket = high / ctx.bucketSize; bucket >= 0n; bucket--) {
+    let startKey: Item | undefined;
+    do {
+      const page = await ctx.call({ operation: 'subscribe', request: 'Query (log index, backwards)' }, () =>
+        ctx.client.send(
+          new QueryCommand({
+            TableName: ctx.tableName,
+            IndexName: LOG_INDEX,
+            KeyConditionExpression: '#bucket = :b AND #position <= :p',
+            ExpressionAttributeNames: { '#bucket': EVENT_ATTR.logBucket, '#position': EVENT_ATTR.position },
+            ExpressionAttributeValues: {
+              ':b': { S: LOG_PREFIX + bucket.toString() },
+              ':p': { N: high.toString() },
+            },
+            ScanIndexForward: false,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        const ts = item[EVENT_ATTR.createdAt]?.N;
+        if (ts !== undefined && Number(ts) <= before) return decodePosition(item);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+  }
+  return 0n;
 }
 
 /**

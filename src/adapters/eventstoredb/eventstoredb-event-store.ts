@@ -36,6 +36,7 @@ import { type AppendDeps, appendEvents, type IdempotencyMode } from './append.js
 import { toRecorded } from './convert.js';
 import { PositionFinder } from './find-position.js';
 import { followAll, followStream, lastRecord } from './follow.js';
+import { startImport } from './import-start.js';
 import {
   deleteStream,
   enforceRetention,
@@ -114,6 +115,8 @@ export class EventStoreDBEventStore extends BaseEventStore {
       // One `$snapshot-<id>` stream per stream, with `$maxCount` 1 (see snapshots.ts).
       snapshots: true,
       preserveCreatedAt: true,
+      // `$tb`, then placeholder events below it (import-start.ts).
+      importFirstVersion: true,
     });
   }
 
@@ -125,6 +128,11 @@ export class EventStoreDBEventStore extends BaseEventStore {
    */
   protected async _append(prepared: PreparedAppend): Promise<AppendResult> {
     if (prepared.events.length === 0) return this.#emptyAppend(prepared);
+    if (prepared.firstVersion !== undefined) {
+      await startImport(this.#append.client, prepared);
+      const { firstVersion: _, ...append } = prepared;
+      return appendEvents(this.#append, append);
+    }
     if (typeof prepared.expectedVersion === 'number' || this.#append.idempotency === 'server') {
       return appendEvents(this.#append, prepared);
     }

@@ -80,6 +80,7 @@ export class MemoryEventStore extends BaseEventStore {
       lifecycle: true,
       snapshots: true,
       preserveCreatedAt: true,
+      importFirstVersion: true,
     });
   }
 
@@ -130,6 +131,7 @@ export class MemoryEventStore extends BaseEventStore {
         break;
     }
     const target = this.#stream(prepared.streamId, true);
+    if (prepared.firstVersion !== undefined && target.version === 0) target.startAt(prepared.firstVersion);
     target.softDeleted = false;
     for (const e of prepared.events) {
       const record = target.push({

@@ -72,6 +72,12 @@ export class MemoryStream {
     return this.#remove((e) => e.version < before);
   }
 
+  /** An import past version 1 into a stream without events: versions below `first` are gone, as truncated. */
+  startAt(first: number): void {
+    this.version = first - 1;
+    this.truncateBefore = Math.max(this.truncateBefore, first);
+  }
+
   tombstone(): void {
     this.tombstoned = true;
     this.softDeleted = false;

@@ -34,7 +34,7 @@ import { type AppendRow, postgresGroupCommitter } from './group-commit.js';
 import * as lifecycle from './lifecycle.js';
 import { type ErrorContext, mapError } from './map-error.js';
 import { ORDINAL_BITS } from './positions.js';
-import { quoteIdent } from './schema.js';
+import { quoteIdent, schemaLockKey } from './schema.js';
 import * as snapshots from './snapshots.js';
 import {
   Notifier,
@@ -74,6 +74,7 @@ export const POSTGRES_CAPABILITIES: Capabilities = Object.freeze({
   lifecycle: true,
   snapshots: true,
   preserveCreatedAt: true,
+  importFirstVersion: true,
   transactionalSubscriptions: true,
 });
 
@@ -97,6 +98,8 @@ type StatementKey =
   | 'append'
   | 'appendBatch'
   | 'importCreatedAt'
+  | 'importLock'
+  | 'importStart'
   | 'version'
   | 'forwards'
   | 'backwards'
@@ -179,6 +182,16 @@ export class PostgresEventStore extends BaseEventStore {
       importCreatedAt: `UPDATE ${s}.events ev SET created_at = t.created_at
         FROM unnest($3::uuid[], $4::timestamptz[]) AS t(id, created_at)
         WHERE ev.stream_id = $1 AND ev.id = t.id AND ev.version > $2`,
+      // An import past version 1 (`firstVersion`): the stream's advisory lock (the one append_events takes, taken
+      // again there at no cost), then a stream that never had an event moves to $2 - 1 with the versions below $2
+      // truncated, which is all a truncation is (truncated rows are deleted, and there are none). append_events then
+      // appends at $2 - 1 as usual, in the same transaction.
+      importLock: `SELECT pg_advisory_xact_lock(${schemaLockKey(schema)}, hashtext($1))`,
+      importStart: `INSERT INTO ${s}.streams AS st (stream_id, version, last_position, truncate_before)
+        VALUES ($1, $2::bigint - 1, 0, $2::bigint)
+        ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, truncate_before = excluded.truncate_before,
+          updated_at = now()
+        WHERE st.version = 0 AND st.deleted = 0`,
       ...lifecycle.lifecycleStatements(s),
       ...snapshots.snapshotStatements(s),
       ...subscriptionStatements(s),
@@ -303,6 +316,10 @@ export class PostgresEventStore extends BaseEventStore {
       times[i] = new Date(e.createdAt!).toISOString();
     }
     return this.#driver.transaction(async (tx) => {
+      if (p.firstVersion !== undefined && p.firstVersion > 1) {
+        await tx.query(this.#sql.importLock, [p.streamId]);
+        await tx.query(this.#sql.importStart, [p.streamId, p.firstVersion]);
+      }
       const [row] = await tx.query<AppendRow>(this.#sql.append, [
         p.streamId,
         expectedParam(p),

@@ -2,7 +2,7 @@ import { describeUrl } from '../../config.js';
 import type { EventStore } from '../../contract/index.js';
 import { copyStore } from '../../copy/copy-store.js';
 import { Progress } from '../../copy/progress.js';
-import { compareDigests, digestStore } from '../../copy/verify.js';
+import { compareDigests, digestStore, type StreamDigest } from '../../copy/verify.js';
 import { createEventStore, isEventStoreError } from '../../index.js';
 import type { StandaloneCommand } from '../command.js';
 import { describeFailure } from '../errors.js';
@@ -33,7 +33,9 @@ export const copyCommand: StandaloneCommand = {
 
 Copies every event of the source into the target in the source's global order, keeping stream ids, versions,
 event ids, types, data, metadata and creation times. Consecutive events of one stream go in one append (at most
---batch, default 100, and the target's limits).
+--batch, default 100, and the target's limits). A stream whose first event is past version 1 (truncated, retention,
+deleted then appended again) starts there on the target too. Then each stream's metadata (retention, custom keys)
+is copied where the source has any.
 
 Resumable: run it again after an interruption and it writes exactly what is missing (it asks the target for each
 stream's head, and the target recognises a repeated append by its event ids); run again after it finished, it
@@ -45,7 +47,7 @@ event a consumer processed) through that event's stream and version, the same on
 gives its position on the target.
 
 --verify then reads both stores and compares their event counts and, per stream, a SHA-256 of every event's id,
-version, type, data, metadata and creation time; exit code 1 when they differ.
+version, type, data, metadata and creation time, and the stream's metadata; exit code 1 when they differ.
 Progress goes to stderr: a bar with rate and ETA on a terminal, a plain line every 5 s otherwise.`,
   options: {
     from: { type: 'string' },
@@ -105,12 +107,13 @@ async function runCopy(
         alreadyPresent: result.present,
         events: result.done,
         streams: result.streams,
+        metadataWritten: result.metadataWritten,
         seconds,
         eventsPerSecond: rate,
       });
     } else {
       out.line(
-        `copied ${result.written} events (${result.present} already in the target) of ${result.streams} streams in ${seconds.toFixed(1)} s, ${rate} events/s`,
+        `copied ${result.written} events (${result.present} already in the target) of ${result.streams} streams in ${seconds.toFixed(1)} s, ${rate} events/s; metadata written for ${result.metadataWritten} streams`,
       );
     }
     if (!verify) return 0;
@@ -122,9 +125,7 @@ async function runCopy(
         `verify: source ${v.sourceEvents} events in ${v.sourceStreams} streams, target ${v.targetEvents} events in ${v.targetStreams} streams: ${v.ok ? 'identical' : `${v.mismatches.length} stream(s) differ`}`,
       );
       for (const m of v.mismatches.slice(0, 20)) {
-        out.line(
-          `  ${m.streamId}: source ${m.source ? `${m.source.events} events ${m.source.hash.slice(0, 12)}` : 'absent'}, target ${m.target ? `${m.target.events} events ${m.target.hash.slice(0, 12)}` : 'absent'}`,
-        );
+        out.line(`  ${m.streamId}: source ${describeDigest(m.source)}, target ${describeDigest(m.target)}`);
       }
       if (v.mismatches.length > 20) out.line(`  … and ${v.mismatches.length - 20} more`);
     }
@@ -142,4 +143,9 @@ async function runCopy(
   } finally {
     await Promise.allSettled([source?.close(), target?.close()]);
   }
+}
+
+function describeDigest(d: StreamDigest | undefined): string {
+  if (d === undefined) return 'absent';
+  return `${d.events} events ${d.hash.slice(0, 12)}${d.metadata === undefined || d.metadata === '{}' ? '' : ` metadata ${d.metadata}`}`;
 }

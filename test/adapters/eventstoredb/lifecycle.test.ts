@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { EventStoreDBClient } from '@eventstore/db-client';
+import { EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GAP_EVENT_TYPE } from '../../../src/adapters/eventstoredb/import-start.js';
 import { createEventStoreDBEventStore } from '../../../src/adapters/eventstoredb/index.js';
 import { collect } from '../../../src/conformance/support.js';
 import type { EventStore, NewEvent } from '../../../src/index.js';
@@ -88,5 +89,31 @@ describe('eventstoredb adapter: erasure', () => {
       const text = JSON.stringify(e.event?.data ?? null);
       for (const m of markers) expect(text.includes(m)).toBe(false);
     }
+  });
+});
+
+describe('eventstoredb adapter: an import past version 1', () => {
+  it('fills the versions below firstVersion with placeholders in batches, hidden by $tb, and an interrupted one resumes', async () => {
+    const id = `i-${randomUUID()}`;
+    const createdAt = new Date('2019-01-01T00:00:00.000Z');
+    const batch = [{ id: randomUUID(), type: 'Imported', data: { n: 1 }, createdAt }];
+    // An import interrupted after $tb and the first placeholders: what startImport leaves when the process dies.
+    await client.setStreamMetadata(id, { truncateBefore: 2_499 });
+    await client.appendToStream(
+      id,
+      Array.from({ length: 10 }, () => jsonEvent({ type: GAP_EVENT_TYPE, data: {} })),
+    );
+    expect(await store.getStreamMetadata(id)).toMatchObject({ metadata: { truncateBefore: 2_500 } });
+    const r = await store.append(id, batch, { firstVersion: 2_500, preserveCreatedAt: true });
+    expect(r.nextExpectedVersion).toBe(2_500);
+    expect(await store.streamVersion(id)).toBe(2_500);
+    expect((await collect(store.readStream(id))).map((e) => [e.version, e.id])).toEqual([
+      [2_500, batch[0]!.id],
+    ]);
+    const all = (await collect(store.readAll())).filter((e) => e.streamId === id);
+    expect(all.map((e) => e.version)).toEqual([2_500]);
+    // Behind the contract: the server holds 2,499 placeholders below $tb.
+    const gaps = emulator.log.all.filter((e) => e.streamId === id && e.type === GAP_EVENT_TYPE);
+    expect(gaps).toHaveLength(2_499);
   });
 });
