@@ -50,6 +50,8 @@ export class SubscriptionRun implements Subscription {
   #saved = 0n;
   #unsaved = 0;
   #savedAt = Date.now();
+  /** When the last event was handled (or the run started). */
+  #handledAt = Date.now();
   #failures = 0;
   #lease: LeaseKeeper | undefined;
   readonly #context: SubscriptionContext;
@@ -113,6 +115,7 @@ export class SubscriptionRun implements Subscription {
     this.#saved = this.#position;
     this.#unsaved = 0;
     this.#savedAt = Date.now();
+    this.#handledAt = this.#savedAt;
     if (this.#p.follow !== undefined) {
       try {
         await this.#following();
@@ -159,7 +162,7 @@ export class SubscriptionRun implements Subscription {
 
   /**
    * Delivery by the backend (see {@link SubscriptionBackend.follow}): one item at a time, the next pulled only once
-   * the handler settled. A retryable failure of the backend opens it again after the last handled position (or
+   * the handler settled for every event of the last. A retryable failure of the backend opens it again after the last handled position (or
    * checkpoint-reached position), after a backoff; the failure count resets once an item arrives.
    */
   async #following(): Promise<void> {
@@ -202,15 +205,19 @@ export class SubscriptionRun implements Subscription {
     switch (item.kind) {
       case 'events':
         return this.#handleAll(item.events, 0);
-      case 'checkpoint':
-        // Every wanted event up to here was handled: resume after it. Saved on the time bound, so that a filtered
-        // subscription that handles no event still moves its checkpoint, without a save per marker.
-        if (item.position <= this.#position) return undefined;
-        this.#position = item.position;
-        if (this.#s.name !== undefined && Date.now() - this.#savedAt >= this.#s.checkpointMs) {
-          return this.#retrying(() => this.#save());
+      case 'checkpoint': {
+        // Every wanted event up to here was handled, so the subscription may resume after it. It is taken only
+        // once the subscription has handled nothing for `checkpointMs` (and saved nothing for as long), so that a
+        // filtered subscription whose events are rare still moves its checkpoint, at most one save per
+        // `checkpointMs`, while one that handles events keeps the last handled event as its checkpoint.
+        const now = Date.now();
+        if (item.position <= this.#position || this.#unsaved > 0) return undefined;
+        if (now - this.#handledAt < this.#s.checkpointMs || now - this.#savedAt < this.#s.checkpointMs) {
+          return undefined;
         }
-        return undefined;
+        this.#position = item.position;
+        return this.#s.name === undefined ? undefined : this.#retrying(() => this.#save());
+      }
       case 'caughtUp':
         this.#resolveCaughtUp();
         return this.#unsaved > 0 ? this.#retrying(() => this.#save()) : undefined;
@@ -274,6 +281,7 @@ export class SubscriptionRun implements Subscription {
         this.#check();
         this.#position = key;
         this.#saved = key;
+        this.#handledAt = Date.now();
       });
     }
     const result = s.handler(event, this.#context);
@@ -286,6 +294,7 @@ export class SubscriptionRun implements Subscription {
   /** Records a handled event; saves the checkpoint when `checkpointEvents` or `checkpointMs` is reached. */
   #handled(key: bigint): Promise<void> | undefined {
     this.#position = key;
+    this.#handledAt = Date.now();
     if (this.#s.name === undefined) return undefined;
     this.#unsaved++;
     if (this.#unsaved >= this.#s.checkpointEvents || Date.now() - this.#savedAt >= this.#s.checkpointMs) {
