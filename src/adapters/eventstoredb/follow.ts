@@ -117,16 +117,18 @@ class Puller {
           yield mark.item;
           continue;
         }
-        // What is buffered, up to the next marker.
-        const limit = Math.min(this.#max, mark === undefined ? this.#max : mark.at - this.#received);
+        // What is buffered, up to the next marker. Counted one by one: a read() can make the stream transform the
+        // next message at once, and a marker it emits then must count the events taken before it.
         const list: ResolvedEvent[] = [];
-        while (list.length < limit) {
+        while (list.length < this.#max) {
+          const next = this.#marks[0];
+          if (next !== undefined && next.at <= this.#received) break;
           const item = sub.read() as ResolvedEvent | null;
           if (item === null) break;
+          this.#received++;
           list.push(item);
         }
         if (list.length > 0) {
-          this.#received += list.length;
           idle = false;
           yield { kind: 'events', list };
           continue;
