@@ -7,7 +7,8 @@
  *
  * Backends: memory, PGlite (in memory), PostgreSQL (an embedded server, unless EVENTSTORE_TEST_POSTGRES_URL), DynamoDB
  * Local (started here, unless EVENTSTORE_TEST_DYNAMODB_ENDPOINT), the EventStoreDB emulator. BENCH_SECONDS (per
- * latency or throughput measurement, default 5) tunes the run.
+ * latency or throughput measurement, default 5), BENCH_ROUNDS (catch-up rounds, default 2) and BENCH_EVENTS (catch-up
+ * events) tune the run; BENCH_BACKENDS (comma-separated names) picks backends.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,8 @@ import { startPostgres } from '../../test/support/postgres-server.js';
 import { median, throughput } from '../postgres/measure.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** Interleaved rounds of readAll and subscription catch-up; the medians are reported (default 2). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 /** Overrides the catch-up event count of every backend (defaults: 100,000; emulator 20,000). */
 const EVENTS = process.env.BENCH_EVENTS === undefined ? undefined : Number(process.env.BENCH_EVENTS);
 
@@ -136,7 +139,7 @@ async function catchUp(store: EventStore, count: number, batch: number): Promise
   };
   const reads: number[] = [];
   const subs: number[] = [];
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     reads.push(await readAll());
     subs.push(await subscription());
   }
@@ -260,7 +263,7 @@ const md = `# Subscriptions benchmark
 1-minute load average when its measurement started → ended, where recorded), so absolute figures are noisy; ratios
 are side by side in one run. Latency: append resolved → handler called, probes every 20 ms while 8 workers append
 single events. Catch-up: a subscription from the start over the stored events,
-against readAll over the same events, in the same run (medians of 2, interleaved).
+against readAll over the same events, in the same run (medians of ${ROUNDS}, interleaved).
 
 | backend | probes | p50 ms | p99 ms | max ms | catch-up events | readAll events/s | subscription events/s | ratio |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |

@@ -43,11 +43,12 @@ import {
 } from '../contract/validate-lifecycle.js';
 import { type PreparedSnapshot, prepareSnapshot } from '../contract/validate-snapshot.js';
 import {
+  type PreparedSubscribe,
   prepareSubscribe,
   validateCheckpointPosition,
   validateSubscriptionName,
 } from '../contract/validate-subscribe.js';
-import type { SubscriptionLease, TransactionalRunner } from '../subscriptions/hooks.js';
+import type { FollowItem, SubscriptionLease, TransactionalRunner } from '../subscriptions/hooks.js';
 import { defaultPollDelayMs, InProcessCheckpoints, InProcessLease } from '../subscriptions/in-process.js';
 import { SubscriptionRun } from '../subscriptions/subscription-run.js';
 import { WakeSignal } from '../subscriptions/wake-signal.js';
@@ -112,10 +113,12 @@ function checkTimeout(value: unknown): number {
  * | `subscribe`: polling   | `_pollDelayMs(idleRounds)`               | 25 ms, doubling to 1 s           |
  * | `subscribe`: `'end'`   | `_lastPosition(call)`                    | reads `_readAll` to its end      |
  * | `subscribe`: exactly once | `_runTransactional(name, owner, position, run)` | `NOT_SUPPORTED`      |
+ * | `subscribe`: delivery  | `_follow(after, prepared, signal)`       | none: pages of readAll/readStream |
  * | `close`                | `_close()`                               | nothing to release               |
  *
  * Subscriptions run on the shared engine (src/subscriptions): it reads through the public `readAll`/`readStream`,
- * so an adapter gets catch-up and live subscriptions from its reads alone. The defaults keep checkpoints and leases
+ * so an adapter gets catch-up and live subscriptions from its reads alone. A backend that delivers subscriptions
+ * itself (EventStoreDB's catch-up subscriptions) implements `_follow` instead, and the engine hands its items over. The defaults keep checkpoints and leases
  * in this store object, which is right for an in-process store; an adapter with a backend overrides them to store
  * both there (so that they survive the process and exclude other processes), `_listen` to wake subscriptions on the
  * backend's notifications, and `_runTransactional` (with `capabilities.transactionalSubscriptions`) for
@@ -399,6 +402,7 @@ export abstract class BaseEventStore implements EventStore {
       epoch: () => this.#wake.epoch,
       pollDelayMs: (idle) => this._pollDelayMs(idle),
       transactional: prepared.transactional ? transactional : undefined,
+      follow: this._follow === undefined ? undefined : (after, p, signal) => this._follow!(after, p, signal),
     });
     this.#subscriptions.add(run);
     const forget = (): void => {
@@ -532,6 +536,18 @@ export abstract class BaseEventStore implements EventStore {
   protected async _listen(_wake: () => void): Promise<() => Promise<void>> {
     return async () => {};
   }
+
+  /**
+   * The backend's own delivery of a subscription, if it has one (see `Follow` in src/subscriptions/hooks.ts): events
+   * after `after` (a readAll position, or a version when `prepared.stream` is set), filtered as `prepared` asks and
+   * hidden as readAll hides them, with checkpoint-reached and caught-up markers, read with flow control, until
+   * `signal` aborts. Not implemented by default: the engine then reads pages and polls.
+   */
+  protected _follow?(
+    after: bigint,
+    prepared: PreparedSubscribe,
+    signal: AbortSignal,
+  ): AsyncIterable<FollowItem>;
 
   /** How long a caught-up subscription waits before reading again, after `idleRounds` reads that found nothing. */
   protected _pollDelayMs(idleRounds: number): number {

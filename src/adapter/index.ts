@@ -40,6 +40,8 @@ export {
   prepareSnapshot,
   SNAPSHOT_OVERHEAD_BYTES,
 } from '../contract/validate-snapshot.js';
+export type { PreparedSubscribe } from '../contract/validate-subscribe.js';
+export type { FollowItem } from '../subscriptions/hooks.js';
 export { assertKnownOptions, assertKnownParams } from '../url-options.js';
 export {
   backendError,

@@ -139,13 +139,16 @@ export function subscriptionTests(target: ConformanceTarget): void {
       await first.sub.caughtUp;
       await first.sub.stop();
       await first.sub.done;
-      expect(await h.store.checkpoints.load(name)).toBe(first.seen.at(-1)!.position);
+      // The last handled event, or a later position the backend reported the filter matches nothing up to.
+      const saved = await h.store.checkpoints.load(name);
+      expect(saved).toBeGreaterThanOrEqual(first.seen.at(-1)!.position);
       await h.store.append(`${p}b`, events(2));
       const second = recording(h.store, { name, from: 'start', filter: { streamPrefix: p } });
       await second.sub.caughtUp;
       await until(() => second.seen.length >= 2, 'the new events');
       await second.sub.stop();
       const stored = await readPrefix(h.store, p);
+      expect(saved).toBeLessThan(stored[3]!.position);
       expect(ids(second.seen)).toEqual(ids(stored.slice(3)));
       await h.store.checkpoints.delete(name);
       expect(await h.store.checkpoints.load(name)).toBeUndefined();

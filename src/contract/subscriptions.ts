@@ -117,15 +117,17 @@ export interface Subscription {
   readonly done: Promise<void>;
   /**
    * Stops: no further event is handed over, the in-flight handler finishes, the checkpoint is saved at the last
-   * handled event, and the lease is released so another instance takes over at once. Resolves when all of that
-   * is done (never rejects: see `done` for how the subscription ended). Idempotent.
+   * handled event (or at a later position up to which the backend reported that nothing else matches the filter,
+   * such as EventStoreDB's checkpoint reached: resuming from either delivers the same events), and the lease is
+   * released so another instance takes over at once. Resolves when all of that is done (never rejects: see `done`
+   * for how the subscription ended). Idempotent.
    */
   stop(): Promise<void>;
 }
 
 /**
  * The stored checkpoints of named subscriptions: the position (for a stream subscription, the version) of the
- * last event a subscription handled. The store's subscriptions use it; a handler may use it too.
+ * last event a subscription handled, or a later position with no further event the subscription wants before it. The store's subscriptions use it; a handler may use it too.
  */
 export interface Checkpoints {
   /** The stored checkpoint, or `undefined` when none is stored. */

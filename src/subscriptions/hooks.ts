@@ -25,6 +25,35 @@ export type TransactionalRunner = (
   run: (tx: unknown) => Promise<void>,
 ) => Promise<boolean>;
 
+/**
+ * What a backend that delivers events itself ({@link SubscriptionBackend.follow}) hands the engine, in order:
+ *
+ * - `events`: the next events (at least one), already filtered and checked against their streams' metadata as readAll
+ *   would be;
+ * - `checkpoint`: every event at or before `position` that the subscription asks for has been handed over before
+ *   this item (a server's "checkpoint reached" on a filtered subscription): the engine may resume after it;
+ * - `caughtUp`: every event stored when the subscription opened has been handed over before this item;
+ * - `idle`: caught up, and nothing more is at hand right now (the engine saves its checkpoint then).
+ */
+export type FollowItem =
+  | { kind: 'events'; events: readonly RecordedEvent[] }
+  | { kind: 'checkpoint'; position: bigint }
+  | { kind: 'caughtUp' }
+  | { kind: 'idle' };
+
+/**
+ * Delivery pushed by the backend: events after `after` (a readAll position, or a version with `prepared.stream`),
+ * then live ones, until `signal` aborts (the iterator then ends) or the backend fails (it throws a contract error;
+ * the engine retries `UNAVAILABLE`/`TIMEOUT` by calling `follow` again after the last handled position). The engine
+ * pulls the next item only after the handler settled for every event of the last one, so the iterator must read
+ * its source with flow control and state how many events it holds at most.
+ */
+export type Follow = (
+  after: bigint,
+  prepared: PreparedSubscribe,
+  signal: AbortSignal,
+) => AsyncIterable<FollowItem>;
+
 /** What the engine needs from a store: its reads and the adapter's subscription hooks. */
 export interface SubscriptionBackend {
   /** One page of the global order after `after`, filtered as the subscription asks. */
@@ -43,4 +72,9 @@ export interface SubscriptionBackend {
   /** How long to wait for new events before reading again, after `idleRounds` reads that found none. */
   pollDelayMs(idleRounds: number): number;
   transactional: TransactionalRunner | undefined;
+  /**
+   * The backend's own delivery, when the adapter has one: the engine then uses it instead of reading pages and
+   * waiting on `wait`/`pollDelayMs`.
+   */
+  follow: Follow | undefined;
 }

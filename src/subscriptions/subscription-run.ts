@@ -6,7 +6,7 @@ import {
   type SubscriptionContext,
 } from '../contract/index.js';
 import type { PreparedSubscribe } from '../contract/validate-subscribe.js';
-import type { SubscriptionBackend } from './hooks.js';
+import type { FollowItem, SubscriptionBackend } from './hooks.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { pause } from './wake-signal.js';
 
@@ -50,6 +50,8 @@ export class SubscriptionRun implements Subscription {
   #saved = 0n;
   #unsaved = 0;
   #savedAt = Date.now();
+  /** When the last event was handled (or the run started). */
+  #handledAt = Date.now();
   #failures = 0;
   #lease: LeaseKeeper | undefined;
   readonly #context: SubscriptionContext;
@@ -113,6 +115,17 @@ export class SubscriptionRun implements Subscription {
     this.#saved = this.#position;
     this.#unsaved = 0;
     this.#savedAt = Date.now();
+    this.#handledAt = this.#savedAt;
+    if (this.#p.follow !== undefined) {
+      try {
+        await this.#following();
+      } finally {
+        if (this.#position !== this.#saved && !this.#lease?.lost) {
+          await this.#retrying(() => this.#save()).catch(() => {});
+        }
+      }
+      return;
+    }
     let idle = 0;
     let ahead: Promise<RecordedEvent[]> | undefined;
     try {
@@ -145,6 +158,82 @@ export class SubscriptionRun implements Subscription {
       // A stop keeps what was handled; a lost lease leaves the checkpoint to the instance that holds it now.
       if (this.#unsaved > 0 && !this.#lease?.lost) await this.#retrying(() => this.#save()).catch(() => {});
     }
+  }
+
+  /**
+   * Delivery by the backend (see {@link SubscriptionBackend.follow}): one item at a time, the next pulled only once
+   * the handler settled for every event of the last. A retryable failure of the backend opens it again after the last handled position (or
+   * checkpoint-reached position), after a backoff; the failure count resets once an item arrives.
+   */
+  async #following(): Promise<void> {
+    const signal = this.#signal();
+    for (;;) {
+      this.#check();
+      const items = this.#p.follow!(this.#position, this.#s, signal)[Symbol.asyncIterator]();
+      try {
+        for (;;) {
+          let next: IteratorResult<FollowItem>;
+          try {
+            next = await items.next();
+          } catch (err) {
+            if (this.#stopping && isEventStoreError(err, 'STORE_CLOSED')) throw new Interrupted();
+            if (!retryable(err) || this.#failures >= this.#s.retryAttempts) throw err;
+            const delay = Math.min(this.#s.retryMaxMs, this.#s.retryInitialMs * 2 ** this.#failures);
+            this.#failures++;
+            await pause(delay, signal);
+            break;
+          }
+          this.#check();
+          // The backend ends its iterator only when the signal aborted, and #check has thrown then; if it ends
+          // anyway, it is opened again after a pause.
+          if (next.done) {
+            await pause(this.#s.retryInitialMs, signal);
+            break;
+          }
+          this.#failures = 0;
+          const pending = this.#take(next.value);
+          if (pending !== undefined) await pending;
+        }
+      } finally {
+        await items.return?.();
+      }
+    }
+  }
+
+  /** One item of the backend's delivery. Returns a promise only when there is something to wait for. */
+  #take(item: FollowItem): Promise<void> | undefined {
+    switch (item.kind) {
+      case 'events':
+        return this.#handleAll(item.events, 0);
+      case 'checkpoint': {
+        // Every wanted event up to here was handled, so the subscription may resume after it. It is taken only
+        // once the subscription has handled nothing for `checkpointMs` (and saved nothing for as long), so that a
+        // filtered subscription whose events are rare still moves its checkpoint, at most one save per
+        // `checkpointMs`, while one that handles events keeps the last handled event as its checkpoint.
+        const now = Date.now();
+        if (item.position <= this.#position || this.#unsaved > 0) return undefined;
+        if (now - this.#handledAt < this.#s.checkpointMs || now - this.#savedAt < this.#s.checkpointMs) {
+          return undefined;
+        }
+        this.#position = item.position;
+        return this.#s.name === undefined ? undefined : this.#retrying(() => this.#save());
+      }
+      case 'caughtUp':
+        this.#resolveCaughtUp();
+        return this.#unsaved > 0 ? this.#retrying(() => this.#save()) : undefined;
+      case 'idle':
+        return this.#unsaved > 0 ? this.#retrying(() => this.#save()) : undefined;
+    }
+  }
+
+  /** Hands `events` over from index `from`, one at a time, waiting only where a handler or a save is pending. */
+  #handleAll(events: readonly RecordedEvent[], from: number): Promise<void> | undefined {
+    for (let k = from; k < events.length; k++) {
+      this.#check();
+      const pending = this.#handle(events[k]!);
+      if (pending !== undefined) return pending.then(() => this.#handleAll(events, k + 1));
+    }
+    return undefined;
   }
 
   /** An abort signal for waits: it fires on stop or when the lease is lost. */
@@ -192,6 +281,7 @@ export class SubscriptionRun implements Subscription {
         this.#check();
         this.#position = key;
         this.#saved = key;
+        this.#handledAt = Date.now();
       });
     }
     const result = s.handler(event, this.#context);
@@ -204,6 +294,7 @@ export class SubscriptionRun implements Subscription {
   /** Records a handled event; saves the checkpoint when `checkpointEvents` or `checkpointMs` is reached. */
   #handled(key: bigint): Promise<void> | undefined {
     this.#position = key;
+    this.#handledAt = Date.now();
     if (this.#s.name === undefined) return undefined;
     this.#unsaved++;
     if (this.#unsaved >= this.#s.checkpointEvents || Date.now() - this.#savedAt >= this.#s.checkpointMs) {

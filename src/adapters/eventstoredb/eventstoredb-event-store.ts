@@ -9,12 +9,14 @@ import {
   BaseEventStore,
   type BaseEventStoreOptions,
   expectedVersionHolds,
+  type FollowItem,
   type PreparedAppend,
   type PreparedDeleteStream,
   type PreparedReadAll,
   type PreparedReadStream,
   type PreparedSetStreamMetadata,
   type PreparedSnapshot,
+  type PreparedSubscribe,
   type PreparedTruncateStream,
 } from '../../adapter/index.js';
 import {
@@ -33,6 +35,7 @@ import { StreamLanes } from '../../internal/stream-lanes.js';
 import { type AppendDeps, appendEvents, type IdempotencyMode } from './append.js';
 import { toRecorded } from './convert.js';
 import { PositionFinder } from './find-position.js';
+import { followAll, followStream, lastRecord } from './follow.js';
 import { startImport } from './import-start.js';
 import {
   deleteStream,
@@ -258,9 +261,30 @@ export class EventStoreDBEventStore extends BaseEventStore {
     return subscriptions.releaseLease(this.#client, name, owner);
   }
 
-  /** The server's live subscription to $all wakes subscriptions; they also poll, up to every second. */
-  protected override _listen(wake: () => void): Promise<() => Promise<void>> {
-    return subscriptions.listen(this.#client, wake);
+  /**
+   * Subscriptions are the server's own catch-up subscriptions, filtered on the server, with its CaughtUp and
+   * checkpoint-reached messages (see follow.ts).
+   */
+  protected override _follow(
+    after: bigint,
+    prepared: PreparedSubscribe,
+    signal: AbortSignal,
+  ): AsyncIterable<FollowItem> {
+    return prepared.stream === undefined
+      ? followAll(this.#client, after, prepared, signal)
+      : followStream(this.#client, prepared.stream, after, prepared, signal);
+  }
+
+  /**
+   * The position of the log's last record, system events included: readAll and subscriptions after it return only
+   * what is appended later, as after the last event readAll returns, and one backwards read of one record finds it.
+   */
+  protected override async _lastPosition(): Promise<bigint> {
+    try {
+      return (await lastRecord(this.#client))?.position ?? 0n;
+    } catch (err) {
+      throw mapError(err, { operation: 'subscribe' });
+    }
   }
 
   /** Runs once every accepted call has settled and every read has been cancelled, so dispose() has none to wait for. */

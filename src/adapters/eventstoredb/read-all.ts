@@ -40,19 +40,19 @@ export function escapeRegex(s: string): string {
  * Where to start reading: the pair `after` decodes to. A prepare past any the server writes is after every event of
  * that commit position, so reading starts at the next one.
  */
-function startOf(after: bigint): LogPosition {
+export function startOf(after: bigint): LogPosition {
   const p = decodePosition(after);
   return p.prepare > MAX_LOG_POSITION ? { commit: p.commit + 1n, prepare: 0n } : p;
 }
 
-function positioned(resolved: AllStreamResolvedEvent): PositionedEvent {
+export function positioned(resolved: AllStreamResolvedEvent): PositionedEvent {
   const pos = resolved.event?.position;
   if (!pos) throw new Error('EventStoreDB returned a $all event without a position');
   return { resolved, position: encodePosition(pos) };
 }
 
 /** Plain $all read forwards from `from` (inclusive on the server), unfiltered. Cancels the call when left early. */
-async function* plainRead(
+export async function* plainRead(
   client: EventStoreDBClient,
   from: LogPosition | typeof START,
   maxCount?: number,

@@ -3,7 +3,6 @@ import {
   WrongExpectedVersionError as ClientWrongExpectedVersion,
   END,
   type EventStoreDBClient,
-  excludeSystemEvents,
   jsonEvent,
   NO_STREAM,
   StreamNotFoundError,
@@ -121,35 +120,4 @@ export async function releaseLease(client: EventStoreDBClient, name: string, own
       expectedRevision: found.revision,
     })
     .catch(() => {});
-}
-
-/**
- * Wakes subscriptions on the server's own live subscription to $all (from the end, system events left out): every
- * event committed from then on is a hint. A broken subscription is opened again after a second; meanwhile the
- * subscriptions poll.
- */
-export async function listen(client: EventStoreDBClient, wake: () => void): Promise<() => Promise<void>> {
-  let stopped = false;
-  let sub: ReturnType<EventStoreDBClient['subscribeToAll']> | undefined;
-  let retry: ReturnType<typeof setTimeout> | undefined;
-  const open = (): void => {
-    if (stopped) return;
-    const s = client.subscribeToAll({ fromPosition: END, filter: excludeSystemEvents() });
-    sub = s;
-    s.on('data', () => wake());
-    s.on('error', () => {
-      if (sub === s) sub = undefined;
-      s.unsubscribe().catch(() => {});
-      if (stopped) return;
-      retry = setTimeout(open, 1_000);
-      retry.unref();
-    });
-    wake();
-  };
-  open();
-  return async () => {
-    stopped = true;
-    if (retry !== undefined) clearTimeout(retry);
-    await sub?.unsubscribe().catch(() => {});
-  };
 }

@@ -8,6 +8,10 @@ interface Rule {
   hideAll: boolean;
   minRevision: bigint;
   maxAgeMs?: number;
+  /** The metastream revision the rule was read at (undefined: no metadata, or the stream is tombstoned). */
+  revision?: bigint;
+  /** When it was read (Date.now()). */
+  readAt: number;
 }
 
 /** Streams whose rule one readAll keeps at most; past that the cache starts over. */
@@ -19,20 +23,47 @@ const CONCURRENCY = 16;
  * The server applies `$tb`, `$maxCount` and `$maxAge` (and deletion) to stream reads only: $all keeps every event
  * until a scavenge. The contract hides them from readAll at once, so readAll checks each event against its stream's
  * metadata, read once per stream per readAll call (and per batch of events, concurrently).
+ *
+ * A subscription keeps one Visibility for its whole life: a rule read once stays valid until the stream's metadata
+ * changes, and the subscription sees each change in log order ({@link observe}); while it catches up it also reads a
+ * rule again once it is `maxAgeMs` old, so that a change written meanwhile (which it will see only later in the
+ * log) applies within that time.
  */
 export class Visibility {
   readonly #client: EventStoreDBClient;
+  readonly #operation: 'readAll' | 'subscribe';
   readonly #rules = new Map<string, Rule>();
 
-  constructor(client: EventStoreDBClient) {
+  constructor(client: EventStoreDBClient, operation: 'readAll' | 'subscribe' = 'readAll') {
     this.#client = client;
+    this.#operation = operation;
   }
 
-  /** Reads the rules of the batch's streams not known yet. */
-  async load(batch: readonly PositionedEvent[]): Promise<void> {
-    const missing = [...new Set(batch.map((e) => e.resolved.event!.streamId))].filter(
-      (id) => !this.#rules.has(id),
-    );
+  /**
+   * Takes in an event of the log that may change a rule, in log order: a `$metadata` event of `$$<stream>` at a
+   * metastream revision above the one a rule was read at makes the rule be read again (the current metadata, which
+   * is at least as new), and a tombstone hides the whole stream.
+   */
+  observe(streamId: string, type: string, revision: bigint): void {
+    if (type === '$streamDeleted') {
+      this.#rules.set(streamId, { hideAll: true, minRevision: 0n, readAt: Date.now() });
+      return;
+    }
+    if (type !== '$metadata' || !streamId.startsWith('$$')) return;
+    const target = streamId.slice(2);
+    const rule = this.#rules.get(target);
+    if (rule && !(rule.hideAll && rule.revision === undefined) && (rule.revision ?? -1n) < revision) {
+      this.#rules.delete(target);
+    }
+  }
+
+  /** Reads the rules of the batch's streams not known yet, or read more than `maxAgeMs` ago. */
+  async load(batch: readonly PositionedEvent[], maxAgeMs = Number.POSITIVE_INFINITY): Promise<void> {
+    const now = Date.now();
+    const missing = [...new Set(batch.map((e) => e.resolved.event!.streamId))].filter((id) => {
+      const rule = this.#rules.get(id);
+      return rule === undefined || now - rule.readAt > maxAgeMs;
+    });
     if (this.#rules.size + missing.length > CACHE_LIMIT) this.#rules.clear();
     for (let i = 0; i < missing.length; i += CONCURRENCY) {
       const chunk = missing.slice(i, i + CONCURRENCY);
@@ -50,11 +81,13 @@ export class Visibility {
   }
 
   async #ruleOf(streamId: string): Promise<Rule> {
-    const ctx = { operation: 'readAll' as const, streamId };
+    const ctx = { operation: this.#operation, streamId };
+    const readAt = Date.now();
     try {
       const meta = await readMetadata(this.#client, streamId, ctx);
       const tb = physicalTb(meta);
-      if (tb === Number.POSITIVE_INFINITY) return { hideAll: true, minRevision: 0n };
+      const revision = meta.revision === undefined ? {} : { revision: meta.revision };
+      if (tb === Number.POSITIVE_INFINITY) return { hideAll: true, minRevision: 0n, readAt, ...revision };
       let minRevision = BigInt(tb);
       const { $maxCount: maxCount, $maxAge: maxAge } = meta.raw;
       if (typeof maxCount === 'number' && maxCount >= 0) {
@@ -65,10 +98,13 @@ export class Visibility {
       return {
         hideAll: false,
         minRevision,
+        readAt,
+        ...revision,
         ...(typeof maxAge === 'number' && maxAge >= 0 ? { maxAgeMs: maxAge * 1000 } : {}),
       };
     } catch (err) {
-      if (isEventStoreError(err, ErrorCodes.STREAM_DELETED)) return { hideAll: true, minRevision: 0n };
+      if (isEventStoreError(err, ErrorCodes.STREAM_DELETED))
+        return { hideAll: true, minRevision: 0n, readAt };
       throw err;
     }
   }

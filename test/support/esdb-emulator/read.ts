@@ -1,16 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import streamsPb from '@eventstore/db-client/generated/streams_pb.js';
 import { type ServerWritableStream, status } from '@grpc/grpc-js';
 import { eventResponse, rpcError, streamDeleted, streamIdentifier, streamName } from './codec.js';
 import type { LogEvent, TransactionLog } from './log.js';
+import { subscribeAll, subscribeStream } from './subscribe.js';
 
 type ReadReq = InstanceType<typeof streamsPb.ReadReq>;
 type ReadResp = InstanceType<typeof streamsPb.ReadResp>;
-type Options = InstanceType<typeof streamsPb.ReadReq.Options>;
+export type Options = InstanceType<typeof streamsPb.ReadReq.Options>;
 export type ReadCall = ServerWritableStream<ReadReq, ReadResp>;
-
-/** The server's default maxSearchWindow for filtered subscriptions (Enumerators.ReadBatchSize). */
-const READ_BATCH_SIZE = 32;
 
 /**
  * Streams.Read: reads a stream or $all, forwards or backwards, with a count and a filter, or subscribes to them.
@@ -24,11 +21,14 @@ const READ_BATCH_SIZE = 32;
  *   "post-positions" backwards). A commit position past the end reads nothing; one that is not the start of a record
  *   is an invalid position (ReadAllResult.InvalidPosition);
  * - a subscription first confirms (SubscriptionConfirmation), sends the catch-up events, then CaughtUp, then live
- *   events; subscribing from a revision or position starts after it (AllSubscription reads one event at the
- *   position and continues at NextPos); a filtered $all subscription also sends checkpoints every
- *   `checkpointIntervalMultiplier × maxSearchWindow` considered events (AllSubscriptionFiltered).
+ *   events (subscribe.ts).
  */
-export function handleRead(log: TransactionLog, call: ReadCall): void {
+/** What the emulator counts for tests: events sent on subscriptions. */
+export interface ReadStats {
+  subscriptionEvents: number;
+}
+
+export function handleRead(log: TransactionLog, call: ReadCall, stats: ReadStats): void {
   const options = call.request.getOptions();
   if (!options) {
     call.emit('error', rpcError(status.INVALID_ARGUMENT, 'options are required'));
@@ -38,12 +38,15 @@ export function handleRead(log: TransactionLog, call: ReadCall): void {
     const structured = options.getUuidOption()?.hasStructured() ?? false;
     const filter = makeFilter(options);
     const sendStream = (e: LogEvent) => call.write(eventResponse(e, structured, 'stream'));
-    const sendAll = (e: LogEvent) => call.write(eventResponse(e, structured, 'all'));
+    const failed = (err: unknown) => {
+      if (!call.cancelled) call.emit('error', err);
+    };
     if (options.hasStream()) {
-      if (options.hasSubscription()) subscribeStream(log, call, options, sendStream);
+      if (options.hasSubscription()) subscribeStream(log, call, options, structured, stats).catch(failed);
       else readStream(log, call, options, sendStream);
     } else if (options.hasAll()) {
-      if (options.hasSubscription()) subscribeAll(log, call, options, filter, sendAll);
+      if (options.hasSubscription())
+        subscribeAll(log, call, options, filter, structured, stats).catch(failed);
       else
         readAll(log, call, options, filter, structured).catch((err: unknown) => {
           if (!call.cancelled) call.emit('error', err);
@@ -64,7 +67,9 @@ function backwards(options: Options): boolean {
   return options.getReadDirection() === streamsPb.ReadReq.Options.ReadDirection.BACKWARDS;
 }
 
-function makeFilter(options: Options): ((e: LogEvent) => boolean) | undefined {
+export type EventFilter = (e: LogEvent) => boolean;
+
+function makeFilter(options: Options): EventFilter | undefined {
   if (!options.hasFilter()) return undefined;
   const f = options.getFilter()!;
   const onStream = f.hasStreamIdentifier();
@@ -133,7 +138,10 @@ function readStream(
   call.end();
 }
 
-function positionOf(log: TransactionLog, all: InstanceType<typeof streamsPb.ReadReq.Options.AllOptions>) {
+export function positionOf(
+  log: TransactionLog,
+  all: InstanceType<typeof streamsPb.ReadReq.Options.AllOptions>,
+) {
   if (all.hasPosition()) {
     const p = all.getPosition()!;
     return { commit: Number(p.getCommitPosition()), prepare: Number(p.getPreparePosition()) };
@@ -142,14 +150,14 @@ function positionOf(log: TransactionLog, all: InstanceType<typeof streamsPb.Read
   return { commit: 0, prepare: 0 };
 }
 
-function assertValidPosition(log: TransactionLog, commit: number): void {
+export function assertValidPosition(log: TransactionLog, commit: number): void {
   if (commit < log.end && !log.recordStarts.has(commit)) {
     throw rpcError(status.INVALID_ARGUMENT, `Invalid position: ${commit} is not the start of a record.`);
   }
 }
 
 /** Waits while the call's buffer is full (the server streams reads with flow control too). */
-async function pace(call: ReadCall, resp: ReadResp): Promise<boolean> {
+export async function pace(call: ReadCall, resp: ReadResp): Promise<boolean> {
   if (call.cancelled || call.destroyed) return false;
   if (!call.write(resp)) await new Promise((resolve) => call.once('drain', resolve));
   return !(call.cancelled || call.destroyed);
@@ -176,101 +184,4 @@ async function readAll(
     sent++;
   }
   call.end();
-}
-
-function confirm(call: ReadCall): void {
-  const c = new streamsPb.ReadResp.SubscriptionConfirmation();
-  c.setSubscriptionId(randomUUID());
-  const resp = new streamsPb.ReadResp();
-  resp.setConfirmation(c);
-  call.write(resp);
-}
-
-function caughtUp(call: ReadCall): void {
-  const resp = new streamsPb.ReadResp();
-  resp.setCaughtUp(new streamsPb.ReadResp.CaughtUp());
-  call.write(resp);
-}
-
-function checkpoint(call: ReadCall, e: LogEvent): void {
-  const cp = new streamsPb.ReadResp.Checkpoint();
-  cp.setCommitPosition(String(e.commit));
-  cp.setPreparePosition(String(e.prepare));
-  const resp = new streamsPb.ReadResp();
-  resp.setCheckpoint(cp);
-  call.write(resp);
-}
-
-/** Registers the live listener in the same tick as the catch-up snapshot, so nothing falls between them. */
-function goLive(log: TransactionLog, call: ReadCall, onEvent: (e: LogEvent) => void): void {
-  const unsubscribe = log.subscribe((e) => {
-    if (call.cancelled || call.destroyed) {
-      unsubscribe();
-      return;
-    }
-    onEvent(e);
-  });
-  const stop = () => unsubscribe();
-  call.on('cancelled', stop);
-  call.on('close', stop);
-  call.on('error', stop);
-}
-
-function subscribeStream(
-  log: TransactionLog,
-  call: ReadCall,
-  options: Options,
-  send: (e: LogEvent) => void,
-): void {
-  const so = options.getStream()!;
-  const name = streamName(so.getStreamIdentifier());
-  if (log.stream(name)?.tombstoned) throw streamDeleted(name);
-  confirm(call);
-  // From a revision: exclusive (StreamSubscription starts at revision + 1). From the end: live only.
-  const after = so.hasRevision() ? BigInt(so.getRevision()) : so.hasEnd() ? log.lastRevision(name) : -1n;
-  for (const e of log.visibleEvents(name)) if (e.revision > after) send(e);
-  caughtUp(call);
-  goLive(log, call, (e) => {
-    if (e.streamId !== name) return;
-    if (e.type === '$streamDeleted') {
-      call.emit('error', streamDeleted(name));
-      return;
-    }
-    send(e);
-  });
-}
-
-function subscribeAll(
-  log: TransactionLog,
-  call: ReadCall,
-  options: Options,
-  filter: ((e: LogEvent) => boolean) | undefined,
-  send: (e: LogEvent) => void,
-): void {
-  const all = options.getAll()!;
-  const { commit, prepare } = positionOf(log, all);
-  let start: number;
-  if (all.hasEnd()) start = log.all.length;
-  else if (all.hasPosition()) {
-    assertValidPosition(log, commit);
-    const at = log.indexFrom(commit, prepare);
-    start = at < log.all.length ? at + 1 : at;
-  } else start = 0;
-  const f = options.getFilter();
-  const interval = f
-    ? (f.hasMax() ? f.getMax() : READ_BATCH_SIZE) * Math.max(1, f.getCheckpointintervalmultiplier())
-    : Number.POSITIVE_INFINITY;
-  let considered = 0;
-  const consider = (e: LogEvent) => {
-    considered++;
-    if (!filter || filter(e)) send(e);
-    if (considered >= interval) {
-      considered = 0;
-      checkpoint(call, e);
-    }
-  };
-  confirm(call);
-  for (let i = start; i < log.all.length; i++) consider(log.all[i]!);
-  caughtUp(call);
-  goLive(log, call, consider);
 }

@@ -12,7 +12,7 @@ import { append } from './append.js';
 import { rpcError } from './codec.js';
 import { del, tombstone } from './delete.js';
 import { TransactionLog, type TransactionLogOptions } from './log.js';
-import { handleRead, type ReadCall } from './read.js';
+import { handleRead, type ReadCall, type ReadStats } from './read.js';
 import { seedSystemEvents } from './system-events.js';
 
 type AppendReq = InstanceType<typeof streamsPb.AppendReq>;
@@ -37,6 +37,8 @@ export interface EsdbEmulator {
   readonly url: string;
   readonly port: number;
   readonly log: TransactionLog;
+  /** Events sent on subscriptions so far (to see how far a server runs ahead of a slow subscriber). */
+  readonly stats: ReadStats;
   /** Makes the next call to a method fail or stall. */
   injectFault(fault: Fault): void;
   /**
@@ -63,6 +65,7 @@ export async function startEsdbEmulator(options: EsdbEmulatorOptions = {}): Prom
   seedSystemEvents(log);
   const maxAppendSize = options.maxAppendSize ?? DEFAULT_MAX_APPEND_SIZE;
   const faults: Fault[] = [];
+  const stats: ReadStats = { subscriptionEvents: 0 };
 
   /** Applies (once) a fault queued for `method`; returns the error to answer with, if any. */
   async function fault(method: EmulatedMethod): Promise<ServiceError | undefined> {
@@ -77,7 +80,7 @@ export async function startEsdbEmulator(options: EsdbEmulatorOptions = {}): Prom
     read: (call: ReadCall) => {
       void fault('Read').then((err) => {
         if (err) call.emit('error', err);
-        else if (!call.cancelled) handleRead(log, call);
+        else if (!call.cancelled) handleRead(log, call, stats);
       });
     },
     append: (call: ServerReadableStream<AppendReq, AppendResp>, cb: sendUnaryData<AppendResp>) => {
@@ -112,6 +115,7 @@ export async function startEsdbEmulator(options: EsdbEmulatorOptions = {}): Prom
     url: `esdb://127.0.0.1:${port}?tls=false`,
     port,
     log,
+    stats,
     injectFault: (f) => faults.push(f),
     restart: async () => {
       current.server.forceShutdown();
