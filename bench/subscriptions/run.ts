@@ -153,6 +153,9 @@ async function catchUp(store: EventStore, count: number, batch: number): Promise
   };
 }
 
+/** Rounds of the appends-with-a-subscriber comparison, each one measurement with and one without. */
+const APPEND_ROUNDS = 4;
+
 /** c=8 single-event appends with no subscriber and with one live subscriber, rounds interleaved. */
 async function appendsWithSubscriber(
   store: EventStore,
@@ -161,12 +164,21 @@ async function appendsWithSubscriber(
   const one: number[] = [];
   const run = () =>
     throughput(SECONDS * 1000, 8, (k) => store.append(`tp-${k % 200}`, [event(k)]).then(() => {}));
-  for (let round = 0; round < 3; round++) {
-    none.push(await run());
+  const withSubscriber = async () => {
     const sub = store.subscribe({ from: 'end', handler: () => {} });
     await sub.caughtUp;
     one.push(await run());
     await sub.stop();
+  };
+  // The order alternates, so that neither side always runs on the larger table or the warmer server.
+  for (let round = 0; round < APPEND_ROUNDS; round++) {
+    if (round % 2 === 0) {
+      none.push(await run());
+      await withSubscriber();
+    } else {
+      await withSubscriber();
+      none.push(await run());
+    }
   }
   const a = median(none);
   const b = median(one);
@@ -268,6 +280,6 @@ against readAll over the same events, in the same run (medians of ${ROUNDS}, int
 | backend | probes | p50 ms | p99 ms | max ms | catch-up events | readAll events/s | subscription events/s | ratio |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
-${pg?.appendsWithSubscriber ? `\nPostgreSQL, c=8 single-event appends: ${pg.appendsWithSubscriber.none.toLocaleString('en')}/s with no subscriber, ${pg.appendsWithSubscriber.one.toLocaleString('en')}/s with one live subscriber (ratio ${pg.appendsWithSubscriber.ratio}; medians of 3 interleaved rounds of ${pg.seconds} s).\n` : ''}`;
+${pg?.appendsWithSubscriber ? `\nPostgreSQL, c=8 single-event appends: ${pg.appendsWithSubscriber.none.toLocaleString('en')}/s with no subscriber, ${pg.appendsWithSubscriber.one.toLocaleString('en')}/s with one live subscriber (ratio ${pg.appendsWithSubscriber.ratio}; medians of ${APPEND_ROUNDS} interleaved rounds of ${pg.seconds} s, the order alternating).\n` : ''}`;
 writeFileSync(new URL('../results/subscriptions.md', import.meta.url), md);
 console.log(md);

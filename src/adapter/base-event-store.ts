@@ -111,6 +111,7 @@ function checkTimeout(value: unknown): number {
  * | `subscribe`: lease     | `_acquireLease(name, owner, ttlMs)`, `_releaseLease(name, owner)` | among this store's subscriptions |
  * | `subscribe`: wake-up   | `_listen(wake)`                          | none: appends through this store wake its subscriptions, and they poll |
  * | `subscribe`: polling   | `_pollDelayMs(idleRounds)`               | 25 ms, doubling to 1 s           |
+ * | `subscribe`: coalescing | `_liveReadIntervalMs()`                 | 0: every wake-up reads at once   |
  * | `subscribe`: `'end'`   | `_lastPosition(call)`                    | reads `_readAll` to its end      |
  * | `subscribe`: exactly once | `_runTransactional(name, owner, position, run)` | `NOT_SUPPORTED`      |
  * | `subscribe`: delivery  | `_follow(after, prepared, signal)`       | none: pages of readAll/readStream |
@@ -401,6 +402,7 @@ export abstract class BaseEventStore implements EventStore {
       wait: (seen, ms, signal) => this.#wake.wait(seen, ms, signal),
       epoch: () => this.#wake.epoch,
       pollDelayMs: (idle) => this._pollDelayMs(idle),
+      liveReadIntervalMs: this._liveReadIntervalMs(),
       transactional: prepared.transactional ? transactional : undefined,
       follow: this._follow === undefined ? undefined : (after, p, signal) => this._follow!(after, p, signal),
     });
@@ -552,6 +554,14 @@ export abstract class BaseEventStore implements EventStore {
   /** How long a caught-up subscription waits before reading again, after `idleRounds` reads that found nothing. */
   protected _pollDelayMs(idleRounds: number): number {
     return defaultPollDelayMs(idleRounds);
+  }
+
+  /**
+   * The shortest time between the starts of two live reads of one subscription: wake-ups that come sooner wait
+   * for the rest of it and share one read. 0 (the default): every wake-up reads at once.
+   */
+  protected _liveReadIntervalMs(): number {
+    return 0;
   }
 
   /**

@@ -71,6 +71,12 @@ export interface SubscriptionBackend {
   epoch(): number;
   /** How long to wait for new events before reading again, after `idleRounds` reads that found none. */
   pollDelayMs(idleRounds: number): number;
+  /**
+   * The shortest time between the starts of two live reads (after a read that came back short): wake-ups that come
+   * sooner are coalesced into one read, so a subscriber under a stream of appends reads batches instead of taking
+   * backend time from the writers with a read per commit. Adds at most this much latency under load, none when idle.
+   */
+  liveReadIntervalMs: number;
   transactional: TransactionalRunner | undefined;
   /**
    * The backend's own delivery, when the adapter has one: the engine then uses it instead of reading pages and

@@ -127,11 +127,13 @@ export class SubscriptionRun implements Subscription {
       return;
     }
     let idle = 0;
+    let readAt = 0;
     let ahead: Promise<RecordedEvent[]> | undefined;
     try {
       for (;;) {
         this.#check();
         const epoch = this.#p.epoch();
+        readAt = performance.now();
         let prefetched = ahead;
         ahead = undefined;
         const page = await this.#retrying(() => {
@@ -153,6 +155,9 @@ export class SubscriptionRun implements Subscription {
         this.#check();
         idle = page.length === 0 ? idle + 1 : 0;
         await this.#p.wait(epoch, this.#p.pollDelayMs(idle), this.#signal());
+        // Coalesce wake-ups that come faster than the backend's live read interval into one read.
+        const rest = this.#p.liveReadIntervalMs - (performance.now() - readAt);
+        if (rest > 0) await pause(rest, this.#signal());
       }
     } finally {
       // A stop keeps what was handled; a lost lease leaves the checkpoint to the instance that holds it now.
